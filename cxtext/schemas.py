@@ -1,0 +1,42 @@
+"""What goes in (:class:`Comment`) and what comes out (:class:`Analysis`) of :meth:`cxtext.Pipeline.analyze`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Language = Literal["en", "zh", "mixed", "other"]
+Sentiment = Literal["negative", "neutral", "positive"]
+
+
+class Comment(BaseModel):
+    """One piece of feedback to analyse. ``id`` is optional; a stable one is derived from the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    text: str | None = None
+
+
+class Analysis(BaseModel):
+    """The structured facts about one comment.
+
+    ``sentiment`` is None (and ``error`` says why) when the text could not be analysed, e.g. it is empty.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    language: Language | None = None
+    sentiment: Sentiment | None = None
+    sentiment_score: float | None = Field(None, ge=-1, le=1, description="P(positive) - P(negative)")
+    sentiment_confidence: float | None = Field(None, ge=0, le=1, description="probability of the chosen label")
+    error: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """Flat dict for tables (CSV / Parquet / JSONL)."""
+        return self.model_dump()
+
+
+OUTPUT_COLUMNS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "error"]
