@@ -1,0 +1,125 @@
+"""Benchmark: comments/second and peak RSS of sentiment analysis, ours vs a plain baseline, in one run.
+
+    .venv/bin/python bench/analyze_speed.py [--data ../shared/datasets] [--n 2000]
+
+Texts: N short Chinese comments (online_shopping_10_cats, <= 60 characters) and N short English ones
+(uci_sentences + semeval14_restaurants, <= 120 characters), all splits pooled (speed, not accuracy).
+
+Rows, each in a fresh subprocess so peak RSS is its own (model load included, warm-up excluded from time):
+  baseline      sentence-transformers `encode` (batch 32) of the same fine-tuned encoder + our head
+  torch-fp32    cxtext Pipeline.analyze, torch fp32 encoder
+  onnx-int8     cxtext Pipeline.analyze, int8 ONNX encoder (the default)
+"labels = baseline" is the share of sentiment labels identical to the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def load_texts(data_dir: Path, n: int) -> dict[str, list[str]]:
+    from cxtext.evaluation.datasets import read_rows
+
+    def pick(names, max_chars):
+        seen, out = set(), []
+        for name in names:
+            for split in ("test", "dev", "train"):
+                path = data_dir / f"{name}.{split}.jsonl"
+                if not path.exists():
+                    continue
+                for row in read_rows(data_dir, name, split):
+                    t = row["text"]
+                    if len(t) <= max_chars and t not in seen:
+                        seen.add(t)
+                        out.append(t)
+                    if len(out) >= n:
+                        return out
+        return out
+
+    return {"zh": pick(["online_shopping_10_cats"], 60), "en": pick(["uci_sentences", "semeval14_restaurants"], 120)}
+
+
+def child(kind: str, texts_file: str, out_file: str) -> None:
+    import resource
+
+    import torch
+
+    torch.set_num_threads(2)
+    texts = json.loads(Path(texts_file).read_text())
+    from cxtext.pipeline import Pipeline
+
+    if kind == "baseline":
+        from sentence_transformers import SentenceTransformer
+
+        pipe = Pipeline.load(runtime="torch-fp32")
+        st = SentenceTransformer(str(pipe.encoder.model_dir), device="cpu")
+        del pipe.encoder
+
+        def run(batch):
+            vecs = st.encode(batch, batch_size=32, prompt="query: ", normalize_embeddings=True)
+            return pipe.sentiment.decide(vecs)[0]
+    else:
+        pipe = Pipeline.load(runtime=kind)
+
+        def run(batch):
+            return [a.sentiment for a in pipe.analyze(batch)]
+
+    run(texts[:64])  # warm-up
+    t0 = time.perf_counter()
+    labels = run(texts)
+    secs = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Path(out_file).write_text(json.dumps({"seconds": secs, "rss_mb": rss, "labels": list(labels)}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets")
+    p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--kinds", default="baseline,torch-fp32,onnx-int8")
+    p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    texts = load_texts(args.data, args.n)
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang, ts in texts.items():
+            tf = Path(tmp) / f"{lang}.json"
+            tf.write_text(json.dumps(ts, ensure_ascii=False))
+            for kind in args.kinds.split(","):
+                of = Path(tmp) / f"{lang}-{kind}.out.json"
+                env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+                subprocess.run([sys.executable, __file__, "--child", kind, str(tf), str(of)], check=True, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                results[(lang, kind)] = json.loads(of.read_text())
+                print(f"  done {lang} {kind}: {len(ts) / results[(lang, kind)]['seconds']:.1f}/s", file=sys.stderr)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"bench/analyze_speed.py: {args.n} short comments per language, 2 cores")
+    for c in ("lang", "runtime", "n", "seconds", "comments/s", "x baseline", "peak RSS MB", "labels = baseline %"):
+        table.add_column(c, justify="left" if c in ("lang", "runtime") else "right")
+    for (lang, kind), r in results.items():
+        base = results.get((lang, "baseline"))
+        n = len(texts[lang])
+        speed = n / r["seconds"]
+        ratio = f"{speed / (n / base['seconds']):.2f}" if base else "-"
+        agree = f"{100 * sum(a == b for a, b in zip(r['labels'], base['labels'])) / n:.2f}" if base else "-"
+        table.add_row(lang, kind, str(n), f"{r['seconds']:.1f}", f"{speed:.1f}", ratio, f"{r['rss_mb']:.0f}", agree)
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()
