@@ -9,7 +9,8 @@ Rows, each in a fresh subprocess so peak RSS is its own (model load included, wa
   baseline      sentence-transformers `encode` (batch 32) of the same fine-tuned encoder + our head
   torch-fp32    cxtext Pipeline.analyze, torch fp32 encoder
   onnx-int8     cxtext Pipeline.analyze, int8 ONNX encoder (the default)
-"labels = baseline" is the share of sentiment labels identical to the baseline's.
+"labels = baseline" is the share of sentiment labels identical to the baseline's (fp32); "cosine to
+baseline" compares the pooled vectors the head sees (int8 vs fp32 agreement).
 """
 
 from __future__ import annotations
@@ -61,15 +62,21 @@ def child(kind: str, texts_file: str, out_file: str) -> None:
     if kind == "baseline":
         from sentence_transformers import SentenceTransformer
 
-        pipe = Pipeline.load(runtime="torch-fp32")
-        st = SentenceTransformer(str(pipe.encoder.model_dir), device="cpu")
-        del pipe.encoder
+        from cxtext.config import default_model_dir
+        from cxtext.encoders import default_encoder_dir
+        from cxtext.sentiment.model import load_sentiment_model
+
+        head = load_sentiment_model(default_model_dir() / "sentiment")
+        st = SentenceTransformer(str(head.materialize(default_encoder_dir(), onnx=False)), device="cpu")
+
+        def embed(batch):
+            return st.encode(batch, batch_size=32, prompt="query: ", normalize_embeddings=True)
 
         def run(batch):
-            vecs = st.encode(batch, batch_size=32, prompt="query: ", normalize_embeddings=True)
-            return pipe.sentiment.decide(vecs)[0]
+            return head.decide(embed(batch))[0]
     else:
         pipe = Pipeline.load(runtime=kind)
+        embed = pipe.embed
 
         def run(batch):
             return [a.sentiment for a in pipe.analyze(batch)]
@@ -79,6 +86,9 @@ def child(kind: str, texts_file: str, out_file: str) -> None:
     labels = run(texts)
     secs = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import numpy as np
+
+    np.save(out_file + ".npy", embed(texts))  # not timed: for the vector agreement column
     Path(out_file).write_text(json.dumps({"seconds": secs, "rss_mb": rss, "labels": list(labels)}))
 
 
@@ -92,6 +102,8 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
+    import numpy as np
+
     texts = load_texts(args.data, args.n)
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,12 +116,14 @@ def main() -> None:
                 subprocess.run([sys.executable, __file__, "--child", kind, str(tf), str(of)], check=True, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 results[(lang, kind)] = json.loads(of.read_text())
+                results[(lang, kind)]["vectors"] = np.load(str(of) + ".npy")
                 print(f"  done {lang} {kind}: {len(ts) / results[(lang, kind)]['seconds']:.1f}/s", file=sys.stderr)
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"bench/analyze_speed.py: {args.n} short comments per language, 2 cores")
-    for c in ("lang", "runtime", "n", "seconds", "comments/s", "x baseline", "peak RSS MB", "labels = baseline %"):
+    for c in ("lang", "runtime", "n", "seconds", "comments/s", "x baseline", "peak RSS MB", "labels = baseline %",
+              "cosine to baseline (mean / min)"):
         table.add_column(c, justify="left" if c in ("lang", "runtime") else "right")
     for (lang, kind), r in results.items():
         base = results.get((lang, "baseline"))
@@ -117,7 +131,10 @@ def main() -> None:
         speed = n / r["seconds"]
         ratio = f"{speed / (n / base['seconds']):.2f}" if base else "-"
         agree = f"{100 * sum(a == b for a, b in zip(r['labels'], base['labels'])) / n:.2f}" if base else "-"
-        table.add_row(lang, kind, str(n), f"{r['seconds']:.1f}", f"{speed:.1f}", ratio, f"{r['rss_mb']:.0f}", agree)
+        cos = (r["vectors"] * base["vectors"]).sum(1) if base else None
+        cos_txt = f"{cos.mean():.4f} / {cos.min():.4f}" if cos is not None else "-"
+        table.add_row(lang, kind, str(n), f"{r['seconds']:.1f}", f"{speed:.1f}", ratio, f"{r['rss_mb']:.0f}", agree,
+                      cos_txt)
     Console(width=140).print(table)
 
 

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
     t.add_argument("--out", type=Path, default=Path("models/sentiment"), help="artifact folder to write")
     t.add_argument("--epochs", type=int, default=2)
-    t.add_argument("--n-frozen", type=int, default=8, help="bottom encoder layers kept frozen (of 12)")
+    t.add_argument("--n-frozen", type=int, default=6, help="bottom encoder layers kept frozen (of 12)")
     t.add_argument("--only", default=None,
                    help="comma-separated dataset names to train on (default: all; e.g. uci_sentences,"
                         "semeval14_restaurants for an English-only model)")

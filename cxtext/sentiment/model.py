@@ -91,9 +91,6 @@ class SentimentModel:
             tmp = target.with_name(target.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            for f in encoder_dir.iterdir():
-                if f.is_file() and f.name != "model.safetensors":
-                    shutil.copy2(f, tmp / f.name)
             state = load_file(str(encoder_dir / "model.safetensors"))
             for k, v in self.layers.items():
                 if k not in state:
@@ -102,6 +99,14 @@ class SentimentModel:
             save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
             shutil.rmtree(target, ignore_errors=True)
             tmp.rename(target)
+        # tokenizer, configs and the sentence-transformers modules: everything but weights and exports
+        for f in encoder_dir.iterdir():
+            if f.name in ("model.safetensors", "onnx") or (target / f.name).exists():
+                continue
+            if f.is_dir():
+                shutil.copytree(f, target / f.name)
+            else:
+                shutil.copy2(f, target / f.name)
         if onnx:
             from cxtext.encoders.onnx_export import export_onnx_int8
 
