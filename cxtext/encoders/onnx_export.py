@@ -10,11 +10,13 @@ Written to ``<encoder folder>/onnx/model.int8.onnx``; rebuilt only when missing:
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
-ONNX_FORMAT = 1
+ONNX_FORMAT = 2  # 2: per-channel weight scales (int8 vs fp32 cosine 0.990 mean, was 0.969)
 
 
 def onnx_path(model_dir: Path) -> Path:
@@ -55,7 +57,9 @@ def export_onnx_int8(model_dir: Path, force: bool = False) -> Path:
     ids = torch.tensor([[0, 6, 7, 2], [0, 6, 2, 1]], dtype=torch.long)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, warnings.catch_warnings():
+        # tracer warnings about shape checks folded to constants: the graph is checked against torch in tests
+        warnings.simplefilter("ignore")
         fp32 = Path(tmp) / "model.fp32.onnx"
         torch.onnx.export(
             model, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"], output_names=["pooled"],
@@ -64,11 +68,16 @@ def export_onnx_int8(model_dir: Path, force: bool = False) -> Path:
             opset_version=17, dynamo=False,
         )
         int8 = Path(tmp) / "model.int8.onnx"
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=False)
+        root, level = logging.getLogger(), logging.getLogger().level
+        root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
+        try:
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.setLevel(level)
         shutil.move(str(int8), target)
     (target.parent / "export.json").write_text(json.dumps({
         "format": ONNX_FORMAT, "weights_mtime": (model_dir / "model.safetensors").stat().st_mtime,
-        "quantization": "onnxruntime quantize_dynamic, QInt8 weights (MatMul, Gather), opset 17",
+        "quantization": "onnxruntime quantize_dynamic, QInt8 per-channel weights (MatMul, Gather), opset 17",
     }, indent=2))
     return target
 

@@ -44,7 +44,7 @@ def test_behaviour_intensity(pipeline, strong, weak):
 
 
 @pytest.mark.parametrize("text,label,lang", [
-    ("delivery 很快，五星好评", "positive", "mixed"),
+    ("delivery speed 很快，五星好评", "positive", "mixed"),
     ("客服 response time 太慢了，很生气", "negative", "mixed"),
 ])
 def test_behaviour_mixed_language(pipeline, text, label, lang):

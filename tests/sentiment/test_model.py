@@ -41,7 +41,7 @@ def test_sentiment_model_overfit_save_load_identical(tiny_bert_dir, tmp_path):
 
 
 def test_sentiment_model_decide_score_and_confidence_ranges():
-    w = np.array([[-4.0, 0], [0, 0], [4.0, 0]], dtype=np.float32)
+    w = np.array([[-4.0, 0], [0, 2.0], [4.0, 0]], dtype=np.float32)
     m = SentimentModel(n_frozen=0, weight=w, bias=np.zeros(3, dtype=np.float32))
     labels, score, conf = m.decide(np.array([[1.0, 0], [-1.0, 0], [0.0, 1.0]], dtype=np.float32))
     assert labels == ["positive", "negative", "neutral"]
