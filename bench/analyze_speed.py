@@ -97,6 +97,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets")
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--kinds", default="baseline,torch-fp32,onnx-int8")
+    p.add_argument("--model-dir", type=Path, default=None, help="models folder (default: the shipped models/)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -105,6 +106,8 @@ def main() -> None:
     import numpy as np
 
     texts = load_texts(args.data, args.n)
+    if args.model_dir:
+        os.environ["CXTEXT_MODEL_DIR"] = str(args.model_dir.resolve())
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for lang, ts in texts.items():

