@@ -31,7 +31,7 @@ class Settings(BaseModel):
     max_text_chars: int = Field(20_000, ge=1)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = {k: os.environ[f"CXTEXT_{k.upper()}"] for k in cls.model_fields if f"CXTEXT_{k.upper()}" in os.environ}
         return cls(**env)
 

@@ -13,8 +13,14 @@ from cxtext.schemas import Analysis, Comment
 
 __version__ = "0.1.0"
 __all__ = [
-    "Pipeline", "PipelineConfig", "Comment", "Analysis",
-    "CxTextError", "InvalidInputError", "ConfigError", "ArtifactError",
+    "Analysis",
+    "ArtifactError",
+    "Comment",
+    "ConfigError",
+    "CxTextError",
+    "InvalidInputError",
+    "Pipeline",
+    "PipelineConfig",
 ]
 
 

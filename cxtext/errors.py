@@ -12,7 +12,7 @@ The CLI prints the message and exits with status 2; the API maps InvalidInputErr
 
 from __future__ import annotations
 
-__all__ = ["CxTextError", "InvalidInputError", "ConfigError", "ArtifactError"]
+__all__ = ["ArtifactError", "ConfigError", "CxTextError", "InvalidInputError"]
 
 
 class CxTextError(Exception):

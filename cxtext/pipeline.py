@@ -10,8 +10,8 @@ API and notebooks all share this one code path.  Sentiment is decided in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Pipeline:
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, encoder_dir: Path | str | None = None,
-             config: PipelineConfig | None = None, **overrides) -> "Pipeline":
+             config: PipelineConfig | None = None, **overrides) -> Pipeline:
         """Load the shipped models (``models/``) on the built encoder.
 
         Args:

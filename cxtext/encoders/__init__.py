@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "default_encoder_dir", "Encoder", "TorchEncoder", "OnnxEncoder", "load_encoder"]
+__all__ = ["Encoder", "OnnxEncoder", "TorchEncoder", "cache_dir", "default_encoder_dir", "load_encoder"]
 
 
 def cache_dir() -> Path:

@@ -8,8 +8,9 @@ content tokens whose mean-pooled vectors are averaged weighted by token count.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 

@@ -35,13 +35,6 @@ SENTIMENT_SETS = {
     "bdci2018_car": SentimentSet("bdci2018_car", "zh", "aspects-agree", LABELS),
 }
 
-# Published anchors quoted in the issue / dataset README (not measured here).
-ANCHORS = {
-    ("chnsenticorp", "test", "accuracy"): "95.0 (BERT, leaky original test)",
-    ("chnsenticorp", "dev", "accuracy"): "94.7 (BERT, original dev)",
-}
-
-
 def dataset_path(data_dir: Path, name: str, split: str) -> Path:
     return Path(data_dir) / f"{name}.{split}.jsonl"
 

@@ -44,7 +44,7 @@ class SentimentModel:
     path: Path | None = None
 
     @classmethod
-    def from_trained(cls, model, head, n_frozen: int, encoder_dir: Path) -> "SentimentModel":
+    def from_trained(cls, model, head, n_frozen: int, encoder_dir: Path) -> SentimentModel:
         layers = {}
         for i, layer in enumerate(model.encoder.layer):
             if i < n_frozen:

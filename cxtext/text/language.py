@@ -15,7 +15,7 @@ Rule (fast, no model, deterministic):
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
@@ -24,9 +24,7 @@ _OTHER_SCRIPT = re.compile(
     r"[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0900-\u097f\u0370-\u03ff]"
 )
 _EN_WORDS = frozenset(
-    "a an the and or but not no is are was were be been it its this that these those i you he she we they me my "
-    "your our their to of in on at for with from by as so very too good bad great ok okay love hate like "
-    "don't didn't can't won't isn't wasn't do does did have has had will would should could just get got".split()
+    ["a", "an", "the", "and", "or", "but", "not", "no", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "you", "he", "she", "we", "they", "me", "my", "your", "our", "their", "to", "of", "in", "on", "at", "for", "with", "from", "by", "as", "so", "very", "too", "good", "bad", "great", "ok", "okay", "love", "hate", "like", "don't", "didn't", "can't", "won't", "isn't", "wasn't", "do", "does", "did", "have", "has", "had", "will", "would", "should", "could", "just", "get", "got"]
 )
 ZH_SHARE_ZH = 0.85
 ZH_SHARE_EN = 0.15

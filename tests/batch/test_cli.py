@@ -48,7 +48,7 @@ def test_cli_analyze_real_model_on_small_file(pipeline, tmp_path, capsys):
 
 def test_cli_non_utf8_line_is_kept_and_flagged(fake_pipeline, tmp_path):
     src = tmp_path / "mixed_encoding.csv"
-    src.write_bytes("id,text\na,good service\n".encode() + b"b,\xb7\xfe\xce\xf1\xba\xdc\xb2\xee\n" + b"c,bad\n")
+    src.write_bytes(b"id,text\na,good service\n" + b"b,\xb7\xfe\xce\xf1\xba\xdc\xb2\xee\n" + b"c,bad\n")
     out = tmp_path / "out.csv"
     analyze_file(src, out, pipeline=fake_pipeline)
     df = pd.read_csv(out, keep_default_na=False)

@@ -8,8 +8,7 @@ from cxtext.evaluation.harness import run_eval, score
 
 def _write(d, name, split, rows):
     with open(d / f"{name}.{split}.jsonl", "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
 def test_eval_harness_table_on_fixture_data(tmp_path, fake_pipeline):
