@@ -110,7 +110,7 @@ def _eval(args) -> int:
 
     rows = run_eval(args.data, splits=args.splits.split(","), runtime=args.runtime, model_dir=args.model_dir,
                     limit=args.limit)
-    print_table(rows)
+    print_table(rows, title=f"cxtext eval: sentiment, {args.runtime}, models in {args.model_dir or 'models/ (shipped)'}")
     if args.json:
         import json
 

@@ -60,11 +60,11 @@ def run_eval(data_dir: Path, splits=("dev", "test"), runtime: str = "onnx-int8",
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
+def print_table(rows: list[dict], title: str = "cxtext eval (sentiment, shipped pipeline)") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="cxtext eval (sentiment, shipped pipeline)")
+    table = Table(title=title)
     for col in ("dataset", "lang", "split", "n", "metric", "ours", "anchor"):
         table.add_column(col, justify="right" if col in ("n", "ours") else "left")
     for r in rows:

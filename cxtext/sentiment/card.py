@@ -33,7 +33,8 @@ these datasets were removed first (this removes 1,582 ChnSentiCorp train rows th
 dev/test also contain). For the aspect datasets (SemEval-2014 restaurants, BDCI-2018 car), a sentence's
 label is its aspects' polarity when they all agree; BDCI neutral sentences were capped. No other data was used.
 
-Recipe: {recipe}. Training time: {train_minutes:.0f} minutes on 2 CPU cores.
+Recipe: {recipe}. Training time: {train_minutes:.0f} minutes of optimisation on 2 CPU cores, after a single
+pass that caches the frozen layers' outputs (about 7 minutes).
 Reproduce: `cxtext train --data ../shared/datasets --out models/sentiment` (seed {seed}).
 
 ## Dev scores during training (subsampled dev sets, at most {dev_cap} rows each)
