@@ -96,8 +96,10 @@ def _analyze(args) -> int:
     t0 = time.time()
     summary = analyze_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
                            runtime=args.runtime, batch_size=args.batch_size, model_dir=args.model_dir)
+    reasons = ", ".join(f"{k}: {v}" for k, v in summary["error_reasons"].items())
     print(f"wrote {args.output}: {summary['rows']} rows, {summary['analysed']} analysed, "
-          f"{summary['errors']} with an error, in {time.time() - t0:.1f}s", file=sys.stderr)
+          f"{summary['errors']} with an error{f' ({reasons})' if reasons else ''}, in {time.time() - t0:.1f}s",
+          file=sys.stderr)
     if args.summary:
         from cxtext.batch.summary import print_summary
 

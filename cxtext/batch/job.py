@@ -10,7 +10,7 @@ import pandas as pd
 
 from cxtext.batch.io import READ_ERROR, check_output_path, read_table, write_table
 from cxtext.errors import InvalidInputError
-from cxtext.pipeline import NOT_TEXT, stable_id
+from cxtext.pipeline import stable_id
 from cxtext.schemas import OUTPUT_COLUMNS
 from cxtext.text.normalize import has_undecodable, replace_undecodable
 
@@ -102,5 +102,4 @@ def analyze_file(input_path: Path, output_path: Path, text_column: str = "text",
     write_table(_clean_cells(result), output_path)
     errors = int(result["error"].notna().sum())
     return {"rows": len(result), "analysed": len(result) - errors, "errors": errors,
-            "error_reasons": dict(Counter(e.split(":")[0] for e in result["error"].dropna())),
-            "not_text": int((result["error"] == NOT_TEXT).sum())}
+            "error_reasons": dict(Counter(e.split(":")[0] for e in result["error"].dropna()))}
