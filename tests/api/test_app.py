@@ -37,3 +37,34 @@ def test_api_bad_requests_get_useful_4xx(client, body, status, needle):
 def test_api_not_json_is_422(client):
     r = client.post("/v1/analyze", content=b"not json", headers={"content-type": "application/json"})
     assert r.status_code == 422
+
+
+@pytest.mark.model
+def test_api_cxtext_serve_answers_over_http(pipeline, tmp_path):
+    """`cxtext serve` in a real subprocess: the model loads once at startup, then /v1/analyze answers."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "cxtext.cli", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        r = httpx.post(url + "/v1/analyze", json={"comments": [{"id": "1", "text": "快递太慢了，等了一个星期"}]}, timeout=30)
+        assert r.status_code == 200
+        assert r.json()["results"][0] == pipeline.analyze([{"id": "1", "text": "快递太慢了，等了一个星期"}])[0].model_dump()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
