@@ -132,7 +132,7 @@ def _eval(args) -> int:
     from cxtext.evaluation.harness import print_table, run_eval
 
     rows = run_eval(args.data, splits=args.splits.split(","), runtime=args.runtime, model_dir=args.model_dir,
-                    limit=args.limit)
+                    limit=args.limit, log=lambda msg: print(msg, file=sys.stderr))
     print_table(rows, title=f"cxtext eval: sentiment, {args.runtime}, models in {args.model_dir or 'models/ (shipped)'}")
     if args.json:
         import json
