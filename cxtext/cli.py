@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--splits", default="dev,test", help="comma-separated splits (default: dev,test)")
     e.add_argument("--runtime", choices=["onnx-int8", "torch-fp32"], default="onnx-int8")
     e.add_argument("--model-dir", type=Path, default=None)
-    e.add_argument("--limit", type=int, default=None, help="at most N rows per dataset split (quick look)")
+    e.add_argument("--limit", type=int, default=None, help="at most N rows per dataset split, evenly spread (quick look)")
     e.add_argument("--json", type=Path, default=None, help="also write the table as JSON here")
 
     t = sub.add_parser("train", help="train the sentiment model on the public train splits")

@@ -47,8 +47,9 @@ def run_eval(data_dir: Path, splits=("dev", "test"), runtime: str = "onnx-int8",
             if not has_split(data_dir, name, split):
                 continue
             texts, labels = sentiment_examples(data_dir, name, split)
-            if limit:
-                texts, labels = texts[:limit], labels[:limit]
+            if limit and limit < len(texts):  # an even spread, not the head: files may be ordered by label
+                picks = sorted({round(i * (len(texts) - 1) / max(limit - 1, 1)) for i in range(limit)})
+                texts, labels = [texts[i] for i in picks], [labels[i] for i in picks]
             t0 = time.time()
             preds = [a.sentiment for a in pipeline.analyze(texts)]
             s = score(labels, preds, spec.classes)
