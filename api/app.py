@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from cxtext.config import PipelineConfig
 from cxtext.errors import CxTextError, InvalidInputError
 from cxtext.schemas import Analysis
 
@@ -28,7 +29,7 @@ class Settings(BaseModel):
     model_dir: Path | None = None
     runtime: Literal["onnx-int8", "torch-fp32"] = "onnx-int8"
     max_batch: int = Field(256, ge=1)
-    max_text_chars: int = Field(20_000, ge=1)
+    max_text_chars: int = Field(PipelineConfig.model_fields["max_chars"].default, ge=1)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -25,4 +25,4 @@ class PipelineConfig(BaseModel):
         "onnx-int8", description="encoder runtime: int8 ONNX (fast, default) or fp32 torch (reference)")
     batch_size: int = Field(32, ge=1, le=1024, description="texts per encoder call")
     max_chars: int = Field(
-        20_000, ge=1, description="longer texts are analysed on their first max_chars characters and flagged")
+        20_000, ge=1, description="longer texts are analysed on their first max_chars characters")

@@ -74,7 +74,7 @@ class Pipeline:
             config: a :class:`PipelineConfig`; ``overrides`` are applied to it (``runtime="torch-fp32"``).
         """
         from cxtext.encoders import default_encoder_dir
-        from cxtext.encoders._runtime import OnnxEncoder, TorchEncoder
+        from cxtext.encoders._runtime import load_encoder
         from cxtext.encoders.e5_build import is_built
 
         config = (config or PipelineConfig()).model_copy(update=overrides)
@@ -86,11 +86,7 @@ class Pipeline:
                 f"The encoder is not built at {encoder_dir}. Run `make install` (or `cxtext setup`).")
         sentiment = load_sentiment_model(model_dir / "sentiment")
         merged = sentiment.materialize(encoder_dir, onnx=config.runtime == "onnx-int8")
-        if config.runtime == "onnx-int8":
-            encoder = OnnxEncoder(merged, batch_size=config.batch_size)
-        else:
-            encoder = TorchEncoder(merged, batch_size=config.batch_size)
-        return cls(encoder, sentiment, config)
+        return cls(load_encoder(merged, config.runtime, config.batch_size), sentiment, config)
 
     def analyze(self, comments: Iterable[Comment | Mapping | str]) -> list[Analysis]:
         """Analyse a batch of comments; one result per input, in order, ids carried through.

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Language = Literal["en", "zh", "mixed", "other"]
 Sentiment = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")  # the order of the model's outputs
 
 
 class Comment(BaseModel):

@@ -30,8 +30,11 @@ def check_output_path(path: Path) -> None:
             f"Use one of {', '.join(READERS)} (the output format follows the extension).")
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, all_text: bool = True) -> pd.DataFrame:
     """Read INPUT into a DataFrame of the file's columns, every row kept.
+
+    ``all_text`` keeps every CSV cell as the string it is (ids like ``007`` survive, empty cells stay
+    ``""``); pass False to read numbers as numbers and empty cells as missing (analysed results).
 
     Raises:
         InvalidInputError: the file is missing, its extension is unknown, or it cannot be parsed at all.
@@ -47,6 +50,8 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         if ext == ".csv":
             # undecodable bytes become U+FFFD: the row survives and the pipeline flags it
+            if not all_text:
+                return pd.read_csv(path, dtype={"id": str}, encoding="utf-8-sig", encoding_errors="replace")
             return pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig",
                                encoding_errors="replace")
         if ext == ".jsonl":

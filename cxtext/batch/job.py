@@ -12,7 +12,6 @@ from cxtext.batch.io import READ_ERROR, check_output_path, read_table, write_tab
 from cxtext.errors import InvalidInputError
 from cxtext.pipeline import stable_id
 from cxtext.schemas import OUTPUT_COLUMNS
-from cxtext.text.normalize import has_undecodable, replace_undecodable
 
 CHUNK_ROWS = 512
 
@@ -33,14 +32,6 @@ def assign_ids(texts: list, given: list | None) -> list[str]:
         seen[base] += 1
         out.append(base if seen[base] == 1 else f"{base}~{seen[base]}")
     return out
-
-
-def _clean_cells(df: pd.DataFrame) -> pd.DataFrame:
-    """Undecodable bytes -> U+FFFD in every text cell so the output can be written as UTF-8."""
-    for col in df.columns:
-        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].map(lambda v: replace_undecodable(v) if isinstance(v, str) and has_undecodable(v) else v)
-    return df
 
 
 def analyze_file(input_path: Path, output_path: Path, text_column: str = "text", id_column: str = "id",
@@ -99,7 +90,7 @@ def analyze_file(input_path: Path, output_path: Path, text_column: str = "text",
     else:
         df.insert(0, id_column, ids)
     result = pd.concat([df.reset_index(drop=True), out[OUTPUT_COLUMNS]], axis=1)
-    write_table(_clean_cells(result), output_path)
+    write_table(result, output_path)
     errors = int(result["error"].notna().sum())
     return {"rows": len(result), "analysed": len(result) - errors, "errors": errors,
             "error_reasons": dict(Counter(e.split(":")[0] for e in result["error"].dropna()))}

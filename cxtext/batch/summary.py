@@ -22,13 +22,6 @@ def nps(scores: pd.Series) -> float | None:
     return round(100 * ((s >= 9).mean() - (s <= 6).mean()), 1)
 
 
-def read_results(path: Path) -> pd.DataFrame:
-    """An analysed file with typed columns (numbers as numbers, empty cells as missing)."""
-    if Path(path).suffix.lower() == ".csv":
-        return pd.read_csv(path, dtype={"id": str})
-    return read_table(path)
-
-
 def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Tables keyed by title; rows with an error are counted apart."""
     ok = df[df["sentiment"].notna()]
@@ -70,7 +63,7 @@ def print_summary(path: Path, text_column: str = "text", worst: int = 5) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    df = read_results(path)
+    df = read_table(path, all_text=False)
     console = Console()
     md = [f"# cxtext summary of {Path(path).name}\n"]
     for title, t in summary_tables(df).items():

@@ -14,9 +14,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from cxtext.encoders.e5_build import QUERY_PREFIX
 from cxtext.errors import ArtifactError
 
-QUERY_PREFIX = "query: "
+
+def content_ids(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of ``query: `` + text, without ``<s>``/``</s>`` and untruncated (callers window or cut)."""
+    return [e.ids for e in tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)]
 
 
 @runtime_checkable
@@ -52,10 +56,6 @@ class _Windowed:
         self.eos = self.tokenizer.token_to_id("</s>")
         self.pad = self.tokenizer.token_to_id("<pad>")
 
-    def _content_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        encs = self.tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)
-        return [e.ids for e in encs]
-
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean-pooled (unnormalised) vectors of a padded batch."""
         raise NotImplementedError
@@ -64,7 +64,7 @@ class _Windowed:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        content = self._content_ids(texts)
+        content = content_ids(self.tokenizer, texts)
         # every window is (text index, token ids with specials)
         windows: list[tuple[int, list[int]]] = []
         for i, ids in enumerate(content):

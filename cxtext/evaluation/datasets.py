@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxtext.errors import InvalidInputError
+from cxtext.schemas import SENTIMENT_LABELS as LABELS
 
 DEFAULT_DATA_DIR = Path("../shared/datasets")
-LABELS = ("negative", "neutral", "positive")
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from cxtext.errors import ArtifactError
+from cxtext.schemas import SENTIMENT_LABELS as LABELS
 
-LABELS = ("negative", "neutral", "positive")
 FORMAT = "cxtext-sentiment/1"
 
 

@@ -130,9 +130,8 @@ def _batches(items, size):
 
 
 def _encode_ids(tokenizer, texts, max_tokens):
-    from cxtext.encoders._runtime import QUERY_PREFIX
+    from cxtext.encoders._runtime import content_ids
 
-    encs = tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)
     bos, eos = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
     keep = max_tokens - 2
     head = keep // 4  # long reviews often end with the verdict: keep the first quarter and the end
@@ -140,7 +139,7 @@ def _encode_ids(tokenizer, texts, max_tokens):
     def cut(ids):
         return ids if len(ids) <= keep else ids[:head] + ids[len(ids) - (keep - head):]
 
-    return [[bos, *cut(e.ids), eos] for e in encs]
+    return [[bos, *cut(ids), eos] for ids in content_ids(tokenizer, texts)]
 
 
 def _cache_bottom(stack, ids_list, pad_id, batch_size, log, what):
@@ -189,12 +188,11 @@ def _predict_cached(stack, head, hidden, batch_size=64):
 
 
 def dev_scores(probs: np.ndarray, labels: list[str]) -> dict:
-    from sklearn.metrics import accuracy_score, f1_score
+    """The eval harness's metrics, macro-F1 over the classes the dataset uses."""
+    from cxtext.evaluation.harness import score
 
     pred = [LABELS[i] for i in probs.argmax(1)]
-    classes = sorted(set(labels))  # macro-F1 over the classes the dataset uses
-    return {"accuracy": round(100 * accuracy_score(labels, pred), 2),
-            "macro_f1": round(100 * f1_score(labels, pred, labels=classes, average="macro"), 2), "n": len(labels)}
+    return {**score(labels, pred, tuple(sorted(set(labels)))), "n": len(labels)}
 
 
 def train_sentiment(encoder_dir: Path, data_dir: Path, out_dir: Path, cfg: TrainConfig | None = None,

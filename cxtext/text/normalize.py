@@ -22,8 +22,3 @@ def clean_text(text: str) -> str:
 def has_undecodable(text: str) -> bool:
     """True when ``text`` holds U+FFFD or lone surrogates: bytes that were not valid in the source encoding."""
     return "\ufffd" in text or any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
-def replace_undecodable(text: str) -> str:
-    """Replace lone surrogates from undecodable bytes with U+FFFD so the text can be written out."""
-    return "".join("\ufffd" if "\udc80" <= ch <= "\udcff" else ch for ch in text)
