@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,22 @@ class Comment(BaseModel):
     text: str | None = None
 
 
+ThemeSentiment = Sentiment
+
+
+class ThemeHit(BaseModel):
+    """One theme of the codeframe found in a comment, with its own sentiment and the supporting span."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    confidence: float = Field(ge=0, le=1)
+    sentiment: Sentiment | None = None
+    sentiment_confidence: float | None = Field(None, ge=0, le=1)
+    evidence: str = Field("", description="the clause(s) of the comment that support the theme")
+
+
 class Analysis(BaseModel):
     """The structured facts about one comment.
 
@@ -33,11 +50,15 @@ class Analysis(BaseModel):
     sentiment: Sentiment | None = None
     sentiment_score: float | None = Field(None, ge=-1, le=1, description="P(positive) - P(negative)")
     sentiment_confidence: float | None = Field(None, ge=0, le=1, description="probability of the chosen label")
+    themes: list[ThemeHit] = Field(default_factory=list, description="codeframe themes; empty until a taxonomy is used")
     error: str | None = None
 
     def row(self) -> dict[str, Any]:
-        """Flat dict for tables (CSV / Parquet / JSONL)."""
-        return self.model_dump()
+        """Flat dict for tables (CSV / Parquet / JSONL): ``themes`` as ids joined by ``;``, ``themes_json`` in full."""
+        out = self.model_dump(exclude={"themes"})
+        out["themes"] = ";".join(t.id for t in self.themes)
+        out["themes_json"] = json.dumps([t.model_dump() for t in self.themes], ensure_ascii=False)
+        return out
 
 
-OUTPUT_COLUMNS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "error"]
+OUTPUT_COLUMNS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "themes", "themes_json", "error"]

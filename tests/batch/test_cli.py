@@ -15,7 +15,7 @@ ROWS = [
     {"id": "r3", "channel": "app", "text": ""},
     {"id": "", "channel": "sms", "text": "客服 response time 太慢了"},
 ]
-OUT_COLS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "error"]
+OUT_COLS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "themes", "themes_json", "error"]
 
 
 def _csv(path, rows=ROWS):
