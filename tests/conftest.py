@@ -105,3 +105,41 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     BertModel(cfg).save_pretrained(str(d))
     (d / "cxtext_build.json").write_text(json.dumps({"build_format": 1, "source_sha256": "tiny"}))
     return d
+
+
+PG_URL = os.environ.get("CXTEXT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_schema_url(name: str) -> str:
+    """A fresh schema in the test database, so parallel runs do not see each other's rows."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as con:
+            con.execute(f"CREATE SCHEMA {name}")
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({str(exc).strip()[:80]}); set CXTEXT_TEST_PG_URL "
+                    "or start a server (CI does)")
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+
+
+def _pg_drop_schema(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def store_url(request, tmp_path):
+    """A database URL for an empty store: a DuckDB file, then a fresh PostgreSQL schema (skips when unreachable)."""
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path}/store.duckdb"
+        return
+    import uuid
+
+    name = f"cxtest_{uuid.uuid4().hex[:12]}"
+    url = _pg_schema_url(name)
+    yield url
+    _pg_drop_schema(name)
