@@ -26,3 +26,5 @@ class PipelineConfig(BaseModel):
     batch_size: int = Field(32, ge=1, le=1024, description="texts per encoder call")
     max_chars: int = Field(
         20_000, ge=1, description="longer texts are analysed on their first max_chars characters")
+    redact_pii: bool = Field(
+        True, description="replace emails, phones, ID card and bank card numbers by [EMAIL]... before analysis")

@@ -1,6 +1,6 @@
 """Orchestration only: comment in, :class:`~cxtext.schemas.Analysis` out.
 
-    clean text -> language -> encode (sentiment encoder) -> sentiment head decides
+    clean text -> PII redact -> language -> encode (sentiment encoder) -> sentiment head decides
 
 Every stage is injected (``encoder=``, ``sentiment=``), so tests can pass small fakes and the CLI, the
 API and notebooks all share this one code path.  Sentiment is decided in
@@ -22,6 +22,7 @@ from cxtext.schemas import Analysis, Comment
 from cxtext.sentiment.model import SentimentModel, load_sentiment_model
 from cxtext.text.language import detect_language
 from cxtext.text.normalize import clean_text, has_undecodable
+from cxtext.text.pii import PiiRedactor, Redactor
 
 EMPTY_TEXT = "empty text: nothing to analyse"
 UNDECODABLE_TEXT = "undecodable bytes: the text is not valid UTF-8 (re-export as UTF-8, or pass --encoding)"
@@ -58,10 +59,12 @@ class Pipeline:
         ['negative', 'positive']
     """
 
-    def __init__(self, encoder: Encoder, sentiment: SentimentModel, config: PipelineConfig | None = None):
+    def __init__(self, encoder: Encoder, sentiment: SentimentModel, config: PipelineConfig | None = None,
+                 redactor: Redactor | None = None):
         self.encoder = encoder
         self.sentiment = sentiment
         self.config = config or PipelineConfig()
+        self.redactor = redactor or PiiRedactor()  # used when config.redact_pii
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, encoder_dir: Path | str | None = None,
@@ -92,7 +95,9 @@ class Pipeline:
         """Analyse a batch of comments; one result per input, in order, ids carried through.
 
         Empty, non-string or undecodable texts are not dropped: they come back with ``sentiment``
-        None and ``error`` saying why.
+        None and ``error`` saying why. With ``config.redact_pii`` (the default) PII is redacted first: the
+        model sees the redacted text, ``Analysis.pii`` lists the kinds found and ``Analysis.redacted_text``
+        (kept out of outputs) is what a store may keep.
         """
         items = [_as_comment(c) for c in comments]
         results: list[Analysis] = []
@@ -103,14 +108,17 @@ class Pipeline:
                 results.append(Analysis(id=c.id or f"row-{i}", error=NOT_TEXT))
                 continue
             ident = c.id if c.id not in (None, "") else stable_id(text or "")
+            full, pii = clean_text(text or ""), []
+            if self.config.redact_pii and full:
+                full, pii = self.redactor.redact(full)
             if text is not None and has_undecodable(text):
-                results.append(Analysis(id=ident, error=UNDECODABLE_TEXT))
+                results.append(Analysis(id=ident, error=UNDECODABLE_TEXT, pii=pii, redacted_text=full))
                 continue
-            cleaned = clean_text(text or "")[: self.config.max_chars]
+            cleaned = full[: self.config.max_chars]
             if not cleaned:
-                results.append(Analysis(id=ident, error=EMPTY_TEXT))
+                results.append(Analysis(id=ident, error=EMPTY_TEXT, redacted_text=full))
                 continue
-            results.append(Analysis(id=ident, language=detect_language(cleaned)))
+            results.append(Analysis(id=ident, language=detect_language(cleaned), pii=pii, redacted_text=full))
             todo.setdefault(cleaned, []).append(i)
         if todo:
             texts = list(todo)

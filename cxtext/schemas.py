@@ -52,12 +52,17 @@ class Analysis(BaseModel):
     sentiment_confidence: float | None = Field(None, ge=0, le=1, description="probability of the chosen label")
     themes: list[ThemeHit] = Field(default_factory=list, description="codeframe themes; empty until a taxonomy is used")
     error: str | None = None
+    pii: list[str] = Field(default_factory=list,
+                           description="PII kinds redacted before analysis: email, phone, id_card, bank_card")
+    redacted_text: str | None = Field(None, exclude=True, description=(
+        "the cleaned text with PII redacted, as analysed; what a store keeps (never in outputs or API answers)"))
 
     def row(self) -> dict[str, Any]:
         """Flat dict for tables (CSV / Parquet / JSONL): ``themes`` as ids joined by ``;``, ``themes_json`` in full."""
         out = self.model_dump(exclude={"themes"})
         out["themes"] = ";".join(t.id for t in self.themes)
         out["themes_json"] = json.dumps([t.model_dump() for t in self.themes], ensure_ascii=False)
+        out["pii"] = ";".join(self.pii)
         return out
 
 

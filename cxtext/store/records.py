@@ -97,9 +97,13 @@ def feedback_row(record: FeedbackRecord | Mapping[str, Any], analysis: Analysis,
     themes, themes_json = themes_columns(analysis)
     redacted = getattr(analysis, "redacted_text", None)
     text = rec.get("text")
+    if redacted is None and isinstance(text, str):
+        from cxtext.text.pii import redact_pii  # never store raw text, even from an analysis made elsewhere
+
+        redacted = redact_pii(text).text
     return {
         "id": analysis.id,
-        "text": redacted if redacted is not None else (text if isinstance(text, str) else None),
+        "text": redacted,
         "channel": rec.get("channel") or "other",
         "score": rec.get("score"),
         "score_type": rec.get("score_type"),
