@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from cxtext.batch.job import analyze_file, assign_ids
+from cxtext.batch.job import analyze_file, assign_ids, result_columns
 from cxtext.cli import main
 from cxtext.errors import InvalidInputError
 
@@ -15,7 +15,7 @@ ROWS = [
     {"id": "r3", "channel": "app", "text": ""},
     {"id": "", "channel": "sms", "text": "客服 response time 太慢了"},
 ]
-OUT_COLS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "themes", "themes_json", "error"]
+OUT_COLS = result_columns()  # OUTPUT_COLUMNS (themes included), other Analysis.row() keys, truncated
 
 
 def _csv(path, rows=ROWS):
@@ -32,6 +32,8 @@ def test_cli_analyze_roundtrip_every_format(fake_pipeline, tmp_path, ext):
           ".jsonl": lambda p: pd.read_json(p, lines=True, dtype={"id": str}),
           ".parquet": pd.read_parquet}[ext](out)
     assert list(df.columns) == ["id", "channel", "text", *OUT_COLS]
+    assert OUT_COLS[:4] == ["language", "sentiment", "sentiment_score", "sentiment_confidence"]
+    assert {"themes", "themes_json", "error"} <= set(OUT_COLS) and OUT_COLS[-1] == "truncated"
     assert len(df) == 4 and summary == {**summary, "rows": 4, "analysed": 3, "errors": 1}
     assert df.loc[2, "error"].startswith("empty text")
     assert df["id"].tolist()[:3] == ["r1", "r2", "r3"] and df["id"][3].startswith("t-")
@@ -46,16 +48,28 @@ def test_cli_analyze_real_model_on_small_file(pipeline, tmp_path, capsys):
     assert df["language"].tolist()[:2] == ["en", "zh"]
 
 
-def test_cli_non_utf8_line_is_kept_and_flagged(fake_pipeline, tmp_path):
-    src = tmp_path / "mixed_encoding.csv"
+def test_cli_gbk_file_is_detected_and_decoded(fake_pipeline, tmp_path):
+    src = tmp_path / "gbk.csv"
     src.write_bytes(b"id,text\na,good service\n" + b"b,\xb7\xfe\xce\xf1\xba\xdc\xb2\xee\n" + b"c,bad\n")
     out = tmp_path / "out.csv"
     analyze_file(src, out, pipeline=fake_pipeline)
     df = pd.read_csv(out, keep_default_na=False)
     assert df["id"].tolist() == ["a", "b", "c"]
-    assert df.loc[1, "sentiment"] == "" and df.loc[1, "error"].startswith("undecodable bytes")
-    assert "\ufffd" in df.loc[1, "text"]
-    assert df.loc[0, "sentiment"] == "positive" and df.loc[2, "sentiment"] == "negative"
+    assert df.loc[1, "text"] == "服务很差" and df.loc[1, "sentiment"] == "negative" and df.loc[1, "error"] == ""
+
+
+def test_cli_non_utf8_line_in_utf8_file_is_kept_and_flagged(fake_pipeline, tmp_path):
+    src = tmp_path / "mixed_encoding.csv"
+    utf8 = "".join(f"u{i},快递很快，包装很好，非常满意\n" for i in range(5)).encode()
+    src.write_bytes(b"id,text\na,good service\n" + utf8 + b"b,\xb7\xfe\xce\xf1\xba\xdc\xb2\xee\n" + b"c,bad\n")
+    out = tmp_path / "out.csv"
+    analyze_file(src, out, pipeline=fake_pipeline)
+    df = pd.read_csv(out, keep_default_na=False).set_index("id")
+    assert df.loc["b", "sentiment"] == "" and df.loc["b", "error"].startswith("undecodable bytes")
+    assert "\ufffd" in df.loc["b", "text"] and df.loc["u0", "text"] == "快递很快，包装很好，非常满意"
+    assert df.loc["a", "sentiment"] == "positive" and df.loc["c", "sentiment"] == "negative"
+    rejects = [json.loads(line) for line in (tmp_path / "out.csv.rejects.jsonl").read_text().splitlines()]
+    assert rejects == [{"row": 7, "line": 8, "id": "b", "reason": df.loc["b", "error"]}]
 
 
 def test_cli_bad_json_line_is_kept_with_reason(fake_pipeline, tmp_path):
