@@ -326,13 +326,12 @@ class BatchJob:
         columns, _ = self._columns(src)
         schema = self._schema(src, columns) if table_format(cfg.output)[0] == ".parquet" else None
         writer = PartWriter(cfg.output, columns, schema)
+        store = self._open_store()
         state = self._state(src)
-        self._state_db = state
         parts_dir = job_dir(cfg.output) / "parts"
         rows_done = state.get("rows_done", 0)
         seconds_before = state.get("seconds", 0.0)
         t0 = time.monotonic()
-        store = self._open_store()
         try:
             if not state.get("complete", False):
                 engine = self._engine()
@@ -484,7 +483,7 @@ class BatchJob:
         counters["duplicate_ids"] += chunk.duplicate_ids
         writer.write_part(parts_dir / f"part-{chunk.index:07d}{writer.part_suffix}", rows)
         if store is not None:
-            store.upsert_feedback(rows)
+            store.upsert(rows, [raw.values.get(cfg.text_column) for raw in chunk.raws])
         texts = {k: json.dumps(results[i], ensure_ascii=False) for k, i in chunk.todo_keys.items()}
         state.commit_chunk(texts, chunk.auto_ids, chunk.given_ids, rejects, {
             "rows_done": chunk.start + len(chunk.raws), "parts_done": chunk.index + 1, "counters": dict(counters),
@@ -505,7 +504,7 @@ class BatchJob:
             return None
         from cxtext.batch.store import open_result_store
 
-        return open_result_store(self.cfg.store)
+        return open_result_store(self.cfg.store, self.cfg.text_column, self.cfg.id_column, result_columns())
 
     def _write_rejects(self, state: JobState) -> None:
         path = rejects_path(self.cfg.output)
