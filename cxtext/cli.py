@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from cxtext.errors import CxTextError
@@ -22,11 +21,16 @@ EPILOG_ANALYZE = """examples:
   cxtext analyze reviews.csv -o scored.parquet
   cxtext analyze export.jsonl -o out.csv --text-column comment --id-column response_id
   cxtext analyze dump.parquet -o out.jsonl --runtime torch-fp32
+  cxtext analyze dump.csv.gz -o out.parquet --workers 2 --store results.duckdb
+  cxtext analyze dump.csv.gz -o out.parquet --resume           # after an interruption, even kill -9
+  cxtext analyze dump.jsonl -o out.parquet --engine dask --scheduler tcp://10.0.0.5:8786
 
 The output holds every input row and column plus language, sentiment (negative|neutral|positive),
 sentiment_score (P(pos) - P(neg), in [-1, 1]), sentiment_confidence (in [0, 1]) and error (why a
 row could not be analysed: empty text, undecodable bytes, ...; its sentiment is then empty).
-Rows without an id get a stable one derived from their text."""
+Rows without an id get a stable one derived from their text. Rows not analysed are also listed in
+OUTPUT.rejects.jsonl (row number, line, id, reason); texts over the length limit are analysed on
+their start and flagged in the truncated column."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +50,25 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--batch-size", type=int, default=32, help="texts per model call (default: 32)")
     a.add_argument("--model-dir", type=Path, default=None, help="models folder (default: the shipped models/)")
     a.add_argument("--summary", action="store_true", help="print sentiment by language, channel and NPS band")
+    b = a.add_argument_group("big dumps (see README, 'Scoring big dumps')")
+    b.add_argument("--encoding", default=None,
+                   help="input encoding, e.g. utf-8, gb18030 (reads GBK), big5 (default: detected)")
+    b.add_argument("--keep-columns", default=None, metavar="A,B,...",
+                   help="input columns to pass through, comma-separated (default: all; the id column always)")
+    b.add_argument("--resume", action="store_true",
+                   help="finish an interrupted run of the same command from its checkpoint (OUTPUT.cxtext-job/)")
+    b.add_argument("--restart", action="store_true", help="discard an interrupted run's checkpoint and start over")
+    b.add_argument("--workers", type=int, default=1,
+                   help="local worker processes, each loading the model once (default: 1); with --engine dask, "
+                        "the size of the local cluster")
+    b.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local (default) or dask: chunks analysed on a dask.distributed cluster")
+    b.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default with --engine dask: a local cluster)")
+    b.add_argument("--store", default=None, metavar="PATH.duckdb",
+                   help="also upsert the results by id into this store (a .duckdb file or a database URL)")
+    b.add_argument("--chunk-rows", type=int, default=2048, help="rows per chunk: checkpoint and part size")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar (log lines instead)")
 
     e = sub.add_parser("eval", help="accuracy on the public datasets' dev and test splits")
     e.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
@@ -114,13 +137,20 @@ def _serve(args) -> int:
 def _analyze(args) -> int:
     from cxtext.batch.job import analyze_file
 
-    t0 = time.time()
+    if args.engine == "local" and args.scheduler:
+        raise CxTextError(f"--scheduler {args.scheduler} needs --engine dask.")
+    keep = [c.strip() for c in args.keep_columns.split(",") if c.strip()] if args.keep_columns else None
     summary = analyze_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
-                           runtime=args.runtime, batch_size=args.batch_size, model_dir=args.model_dir)
+                           runtime=args.runtime, batch_size=args.batch_size, model_dir=args.model_dir,
+                           progress=False if args.no_progress else None, encoding=args.encoding, keep_columns=keep,
+                           resume=args.resume, restart=args.restart, workers=args.workers, engine=args.engine,
+                           scheduler=args.scheduler, store=args.store, chunk_rows=args.chunk_rows)
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["error_reasons"].items())
-    print(f"wrote {args.output}: {summary['rows']} rows, {summary['analysed']} analysed, "
-          f"{summary['errors']} with an error{f' ({reasons})' if reasons else ''}, in {time.time() - t0:.1f}s",
-          file=sys.stderr)
+    print(f"wrote {args.output}: {summary['rows']:,} rows read, {summary['analysed']:,} analysed, "
+          f"{summary['rejected']:,} rejected{f' ({reasons})' if reasons else ''} -> {summary['rejects']}; "
+          f"{summary['truncated']:,} truncated, {summary['duplicate_texts']:,} duplicate texts, "
+          f"{summary['duplicate_ids']:,} repeated ids; {summary['seconds']:.1f}s, "
+          f"{summary['rows_per_s'] or 0:,.0f} rows/s", file=sys.stderr)
     if args.summary:
         from cxtext.batch.summary import print_summary
 
