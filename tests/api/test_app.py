@@ -1,13 +1,4 @@
 import pytest
-from fastapi.testclient import TestClient
-
-from api.app import Settings, create_app
-
-
-@pytest.fixture
-def client(fake_pipeline):
-    with TestClient(create_app(Settings(max_batch=3, max_text_chars=50), pipeline=fake_pipeline)) as c:
-        yield c
 
 
 def test_api_analyze_equals_pipeline(client, fake_pipeline):
@@ -19,7 +10,7 @@ def test_api_analyze_equals_pipeline(client, fake_pipeline):
 
 def test_api_health_and_ready(client):
     assert client.get("/health").json() == {"status": "ok"}
-    assert client.get("/ready").json() == {"ready": True}
+    assert client.get("/ready").json() == {"ready": True, "model": True, "store": True}
 
 
 @pytest.mark.parametrize("body,status,needle", [

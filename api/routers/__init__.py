@@ -1,0 +1,1 @@
+"""One router per resource: health, analyze, feedback, metrics (+ drivers), alerts, taxonomy."""
