@@ -61,7 +61,7 @@ def test_trends_negative_share_jump_and_new_topic():
     assert emerging(df, by="topic", new_keys=[1])[0].key == "1"
     assert emerging(df, by="topic", min_new_size=8)[0].reason == "negative_share"
     row = events[1].to_alert_row()
-    assert row["sentiment"] is None and row["emerging"]["reason"] == "negative_share"
+    assert row["sentiment"] == "negative" and row["themes"] == [] and row["emerging"]["reason"] == "negative_share"
 
 
 def test_trends_bad_arguments_name_the_value():
