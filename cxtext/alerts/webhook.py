@@ -29,6 +29,10 @@ SIGNATURE_HEADER = "X-CXText-Signature"
 DELIVERY_HEADER = "X-CXText-Delivery"
 
 
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def sign(secret: str, body: bytes) -> str:
     """The signature header value of ``body``.
 
@@ -118,7 +122,7 @@ class AlertDispatcher:
         delivery_id = f"dlv-{uuid.uuid4().hex[:16]}"
         payload = {"delivery_id": delivery_id, "rule": {"id": rule.id, "name": rule.name},
                    "feedback": row, "sent_at": now_utc().isoformat() + "Z"}
-        body = json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":")).encode()
+        body = json.dumps(payload, ensure_ascii=False, default=_iso, separators=(",", ":")).encode()
         entry = {"id": delivery_id, "rule_id": rule.id, "feedback_id": row.get("id"), "url": rule.webhook_url,
                  "status": "pending", "attempts": 0, "payload": body.decode()}
         self.store.log_delivery(entry)

@@ -133,6 +133,8 @@ def decode_row(row: Mapping[str, Any]) -> dict[str, Any]:
     out.pop("themes_json", None)
     out["pii"] = row["pii"].split(";") if row.get("pii") else []
     out["extra"] = json.loads(row["extra"]) if row.get("extra") else None
+    if isinstance(out.get("score"), float) and out["score"].is_integer():
+        out["score"] = int(out["score"])  # NPS / CSAT / CES are whole numbers
     return out
 
 

@@ -1,0 +1,180 @@
+"""Benchmark: latency and throughput of the HTTP API on loopback, micro-batching on vs off, in one run.
+
+    .venv/bin/python bench/api_latency.py [--requests 300] [--feedback-seconds 60]
+
+1. The batch job's rows/s on the same texts (``Pipeline.analyze`` in chunks of 512, as ``cxtext analyze``).
+2. For micro-batching on, then off (a fresh ``cxtext serve`` each): single-comment ``POST /v1/analyze`` at
+   concurrency 1, 8 and 32: p50 / p95 / p99 latency (ms), requests/s, and requests/s as % of the batch job.
+3. ``POST /v1/feedback`` (one record per request) for ``--feedback-seconds`` at concurrency 16: errors, records
+   acknowledged, records in the store afterwards (they must be equal).
+
+Texts: the made-up sample survey (``data/sample/survey_sample.csv``), numbered so every request is new. The load
+generator runs on the same machine as the server (2 cores here), so it takes CPU from the server too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def sample_texts() -> list[str]:
+    with open(REPO / "data" / "sample" / "survey_sample.csv", encoding="utf-8") as fh:
+        return [r["comment"] for r in csv.DictReader(fh) if r["comment"].strip()]
+
+
+def batch_rows_per_s(texts: list[str]) -> float:
+    from cxtext.pipeline import Pipeline
+
+    pipe = Pipeline.load()
+    pipe.analyze(texts[:64])  # warm-up
+    t0 = time.perf_counter()
+    for start in range(0, len(texts), 512):
+        pipe.analyze(texts[start : start + 512])
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    import httpx
+
+    port = free_port()
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"} | env_extra
+    proc = subprocess.Popen([sys.executable, "-m", "cxtext.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server did not become ready in 120 s")
+
+
+async def load(url: str, path: str, bodies, concurrency: int, seconds: float | None = None):
+    """Send ``bodies`` (or loop them for ``seconds``) with ``concurrency`` workers; latencies in ms, errors, wall s."""
+    import httpx
+
+    latencies, errors, acked = [], [], [0]
+    it = iter(bodies)
+    deadline = time.perf_counter() + seconds if seconds else None
+
+    async def worker(client):
+        while True:
+            if deadline and time.perf_counter() > deadline:
+                return
+            try:
+                body = next(it)
+            except StopIteration:
+                return
+            t = time.perf_counter()
+            try:
+                r = await client.post(url + path, json=body)
+                ok = r.status_code == 200
+                if ok and path == "/v1/feedback":
+                    acked[0] += r.json()["stored"]
+            except httpx.HTTPError as exc:
+                ok, r = False, exc
+            latencies.append((time.perf_counter() - t) * 1000)
+            if not ok:
+                errors.append(str(getattr(r, "status_code", r)))
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    return np.array(latencies), errors, wall, acked[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=300, help="requests per concurrency level")
+    ap.add_argument("--feedback-seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    base = sample_texts()
+    texts = [f"{base[i % len(base)]} #{i}" for i in range(2000)]
+    print(f"batch job: Pipeline.analyze on {len(texts)} sample comments ...", file=sys.stderr)
+    batch_rps = batch_rows_per_s(texts)
+
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="cxtext-bench-"))
+    counter = [0]
+
+    def analyze_bodies(n):
+        for _ in range(n):
+            counter[0] += 1
+            yield {"comments": [{"text": f"{base[counter[0] % len(base)]} ({counter[0]})"}]}
+
+    for mode in ("on", "off"):
+        proc, url = start_server({"CXTEXT_MICROBATCH": "1" if mode == "on" else "0",
+                                  "CXTEXT_DATABASE_URL": f"duckdb:///{tmp}/latency-{mode}.duckdb"})
+        try:
+            asyncio.run(load(url, "/v1/analyze", analyze_bodies(20), 4))  # warm-up
+            for c in (1, 8, 32):
+                print(f"micro-batching {mode}, concurrency {c} ...", file=sys.stderr)
+                lat, errors, wall, _ = asyncio.run(load(url, "/v1/analyze", analyze_bodies(args.requests), c))
+                rps = len(lat) / wall
+                rows.append([mode, c, len(lat), len(errors), *np.percentile(lat, [50, 95, 99]).round(1), round(rps, 1),
+                             f"{100 * rps / batch_rps:.0f}%"])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    from tabulate import tabulate
+
+    print(f"\nbatch job (Pipeline.analyze, chunks of 512): {batch_rps:.1f} rows/s\n")
+    print(tabulate(rows, headers=["micro-batching", "concurrency", "requests", "errors", "p50 ms", "p95 ms", "p99 ms",
+                                  "req/s", "vs batch"], tablefmt="github"))
+
+    db = tmp / "feedback.duckdb"
+    proc, url = start_server({"CXTEXT_DATABASE_URL": f"duckdb:///{db}"})
+    try:
+        def feedback_bodies():
+            i = 0
+            while True:
+                i += 1
+                yield {"records": [{"id": f"fb-{i}", "text": f"{base[i % len(base)]} ({i})", "channel": "survey",
+                                    "score": i % 11, "score_type": "nps"}]}
+
+        print(f"POST /v1/feedback for {args.feedback_seconds:.0f} s at concurrency 16 ...", file=sys.stderr)
+        lat, errors, wall, acked = asyncio.run(load(url, "/v1/feedback", feedback_bodies(), 16, args.feedback_seconds))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    from cxtext.store import open_store
+
+    store = open_store(f"duckdb:///{db}")
+    stored = store.count_feedback()
+    store.close()
+    print()
+    print(tabulate([[f"{wall:.0f}", len(lat), len(errors), acked, stored, "yes" if stored == acked else "NO",
+                     round(len(lat) / wall, 1), *np.percentile(lat, [50, 99]).round(1)]],
+                   headers=["seconds", "requests", "errors", "acknowledged", "in store", "equal", "req/s", "p50 ms",
+                            "p99 ms"], tablefmt="github"))
+    return 0 if not errors and stored == acked else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
