@@ -23,9 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxtext.errors import ConfigError
 
-PLUGIN_NAME = "cxtext-pipeline"
-
-
 class PipelineSpec(BaseModel):
     """How a worker loads its :class:`~cxtext.pipeline.Pipeline`: picklable, validated, no model inside.
 
@@ -139,32 +136,6 @@ class ProcessEngine:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class PipelinePlugin:
-    """A ``dask.distributed`` worker plugin: loads the pipeline once when a worker starts.
-
-    Subclassing ``distributed.WorkerPlugin`` is not needed: the scheduler calls ``setup``/``teardown``.
-    """
-
-    name = PLUGIN_NAME
-
-    def __init__(self, factory: Callable):
-        self.factory = factory
-        self.pipeline = None
-
-    def setup(self, worker) -> None:
-        self.pipeline = self.factory()
-
-    def teardown(self, worker) -> None:
-        self.pipeline = None
-
-
-def _dask_analyze(items: list[dict]) -> list[dict]:
-    from distributed import get_worker
-
-    plugin = get_worker().plugins[PLUGIN_NAME]
-    return analyze_items(plugin.pipeline, items)
-
-
 class DaskEngine:
     """Chunks analysed on a Dask cluster; a local ``workers``-process cluster when ``scheduler`` is None.
 
@@ -175,19 +146,21 @@ class DaskEngine:
                  retries: int = 2, log: Callable[[str], None] | None = None):
         try:
             from distributed import Client, LocalCluster
+
+            from cxtext.batch.dask_plugin import PLUGIN_NAME, PipelinePlugin
         except ImportError as exc:  # pragma: no cover - installed by make install
             raise ConfigError("--engine dask needs dask.distributed: pip install 'cxtext[batch]'.") from exc
         self._cluster = None
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout="30s")
+                self.client = Client(scheduler)  # waits distributed.comm.timeouts.connect (30s)
             except OSError as exc:
                 raise ConfigError(f"Cannot reach the Dask scheduler at {scheduler!r} ({exc}). Check the address "
                                   "(tcp://HOST:8786) or leave --scheduler out for a local cluster.") from exc
         else:
             n = workers or max(1, (os.cpu_count() or 2) // 2)
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=40)
+                                         dashboard_address=":0", silence_logs=40)
             self.client = Client(self._cluster)
         if log:
             log(f"dask: {self.client.scheduler.address} with {len(self.client.nthreads())} workers")
@@ -196,7 +169,9 @@ class DaskEngine:
         self.retries = retries
 
     def submit(self, items: list[dict]):
-        return self.client.submit(_dask_analyze, items, pure=False, retries=self.retries)
+        from cxtext.batch.dask_plugin import analyze_on_worker
+
+        return self.client.submit(analyze_on_worker, items, pure=False, retries=self.retries)
 
     def close(self) -> None:
         self.client.close()

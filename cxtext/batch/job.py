@@ -332,6 +332,7 @@ class BatchJob:
         rows_done = state.get("rows_done", 0)
         seconds_before = state.get("seconds", 0.0)
         t0 = time.monotonic()
+        clean_exit = False
         try:
             if not state.get("complete", False):
                 engine = self._engine()
@@ -349,10 +350,14 @@ class BatchJob:
             writer.assemble(parts)
             self._write_rejects(state)
             summary = self._summary(state, seconds_before + (time.monotonic() - t0))
+            clean_exit = True
         finally:
+            nothing_done = state.get("parts_done", 0) == 0
             state.close()
             if store is not None and hasattr(store, "close"):
                 store.close()
+            if not clean_exit and nothing_done:  # failed before the first chunk: no checkpoint worth keeping
+                shutil.rmtree(job_dir(cfg.output), ignore_errors=True)
         shutil.rmtree(job_dir(cfg.output), ignore_errors=True)
         return summary
 
