@@ -63,9 +63,14 @@ def standardize(raw: pd.DataFrame, text_column: str | None = None, source: str =
     df["sentiment_score"] = pd.to_numeric(raw["sentiment_score"], errors="coerce") if "sentiment_score" in cols else np.nan
     df["created_at"] = _timestamps(raw, source)
     score_col = next((c for c in SCORE_COLUMNS if c in cols), None)
-    df["score"] = pd.to_numeric(raw[score_col], errors="coerce") if score_col else np.nan
-    df["score_type"] = SCORE_COLUMNS[score_col] if score_col else None
+    if "score" in cols and "score_type" in cols:  # a store's feedback frame
+        df["score"] = pd.to_numeric(raw["score"], errors="coerce")
+        df["score_type"] = _strings(raw["score_type"])
+    else:
+        df["score"] = pd.to_numeric(raw[score_col], errors="coerce") if score_col else np.nan
+        df["score_type"] = SCORE_COLUMNS[score_col] if score_col else None
     df["themes"] = _themes(raw)
+    df.attrs["theme_names"] = _theme_names(raw)
     if "topic" in cols:
         df["topic"] = pd.to_numeric(raw["topic"], errors="coerce").astype("Int64")
     for c in ("channel", "segment"):
@@ -112,6 +117,43 @@ def _themes(raw: pd.DataFrame) -> list[list[str]]:
                 [h["id"] if isinstance(h, dict) else str(h) for h in v] if isinstance(v, list | np.ndarray) else []
                 for v in raw["themes"]]
     return [[] for _ in range(len(raw))]
+
+
+def _theme_names(raw: pd.DataFrame) -> dict[str, str]:
+    names: dict[str, str] = {}
+    if "themes_json" in raw.columns:
+        for v in raw["themes_json"]:
+            try:
+                hits = json.loads(v) if isinstance(v, str) and v.strip() else (v if isinstance(v, list) else [])
+            except json.JSONDecodeError:
+                continue
+            for h in hits:
+                if isinstance(h, dict) and "id" in h and h.get("name"):
+                    names.setdefault(str(h["id"]), str(h["name"]))
+    return names
+
+
+def load_store(url: str | None = None, query=None, text_column: str | None = None) -> pd.DataFrame:
+    """The standard frame from a feedback store (``cxtext.store.open_store(url)``), e.g. ``duckdb:///fb.duckdb``.
+
+    Example:
+        >>> df = load_store("duckdb:///out/feedback.duckdb")     # doctest: +SKIP
+    """
+    from cxtext.store import open_store
+
+    store = open_store(url)
+    try:
+        return standardize(store.feedback_frame(query), text_column=text_column, source=f"store {url}")
+    finally:
+        store.close()
+
+
+def load_feedback(source: str | Path, text_column: str | None = None) -> pd.DataFrame:
+    """An analysed file path, or a store URL (``duckdb://...``, ``postgresql://...``), as the standard frame."""
+    text = str(source)
+    if text.startswith(("duckdb://", "postgresql://", "postgres://")):
+        return load_store(text, text_column=text_column)
+    return load_analysed(source, text_column=text_column)
 
 
 def usable(df: pd.DataFrame) -> np.ndarray:
