@@ -96,6 +96,18 @@ def rejects_path(output: Path) -> Path:
     return output.with_name(output.name + ".rejects.jsonl")
 
 
+def summary_path(output: Path) -> Path:
+    """The run's counts as JSON beside the output: ``OUTPUT.summary.json``."""
+    output = Path(output)
+    return output.with_name(output.name + ".summary.json")
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def assign_ids(texts: list, given: list | None) -> list[str]:
     """Ids for every row: the given one when present, else a stable id from the text.
 
@@ -332,10 +344,13 @@ class BatchJob:
         rows_done = state.get("rows_done", 0)
         seconds_before = state.get("seconds", 0.0)
         t0 = time.monotonic()
+        load_seconds = 0.0
         clean_exit = False
         try:
             if not state.get("complete", False):
                 engine = self._engine()
+                load_seconds = time.monotonic() - t0  # model loading: reported apart from rows/s
+                t0 = time.monotonic()
                 self._max = self._max_chars()
                 progress = Progress(src.total_rows, src.fraction_read, done=rows_done, tty=cfg.progress,
                                     every=cfg.log_every, log=self.log)
@@ -350,6 +365,8 @@ class BatchJob:
             writer.assemble(parts)
             self._write_rejects(state)
             summary = self._summary(state, seconds_before + (time.monotonic() - t0))
+            summary["load_seconds"] = round(load_seconds, 2)
+            _write_json(summary_path(cfg.output), summary)
             clean_exit = True
         finally:
             nothing_done = state.get("parts_done", 0) == 0
@@ -530,7 +547,8 @@ class BatchJob:
                 "error_reasons": reasons, "truncated": c["truncated"], "duplicate_texts": c["duplicate_texts"],
                 "duplicate_ids": c["duplicate_ids"], "seconds": round(seconds, 2),
                 "rows_per_s": round(rows / seconds, 1) if seconds > 0 else None,
-                "output": str(self.cfg.output), "rejects": str(rejects_path(self.cfg.output))}
+                "output": str(self.cfg.output), "rejects": str(rejects_path(self.cfg.output)),
+                "counts_add_up": rows == c["analysed"] + c["rejected"]}
 
 
 def run_job(config: BatchConfig, pipeline=None, pipeline_factory: Callable | None = None,

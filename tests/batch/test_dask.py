@@ -8,7 +8,7 @@ from tests.batch.fakes import make_fake_pipeline
 
 pytest.importorskip("distributed", reason="dask.distributed is installed by `make install` (cxtext[batch])")
 
-VOLATILE = ("seconds", "rows_per_s", "output", "rejects")
+VOLATILE = ("seconds", "rows_per_s", "output", "rejects", "load_seconds")
 
 
 def test_dask_local_cluster_output_equals_local_engine(tmp_path):
