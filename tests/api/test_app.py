@@ -59,3 +59,45 @@ def test_api_cxtext_serve_answers_over_http(pipeline, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+TEXTS = ["快递很快，但是客服态度很差", "Great service!", "物流太慢了，等了一个星期", "The app crashes every time I open it",
+         "客服回复很及时，点赞", "Terrible experience, never again", "包装破损，商品有划痕", "Love the new design"]
+
+
+@pytest.mark.model
+def test_api_real_model_request_equals_pipeline_field_for_field(pipeline, tmp_path):
+    """Without micro-batching a request is one Pipeline.analyze call: the same answer to the last field."""
+    from fastapi.testclient import TestClient
+
+    from api.app import Settings, create_app
+    from cxtext.store import open_store
+
+    store = open_store(f"duckdb:///{tmp_path}/m.duckdb")
+    with TestClient(create_app(Settings(microbatch=False), pipeline=pipeline, store=store)) as c:
+        body = {"comments": [{"id": str(i), "text": t} for i, t in enumerate(TEXTS)]}
+        got = c.post("/v1/analyze", json=body).json()["results"]
+    assert got == [a.model_dump() for a in pipeline.analyze(body["comments"])]
+    store.close()
+
+
+@pytest.mark.model
+def test_api_real_model_microbatched_labels_match_single_calls(pipeline):
+    """Micro-batched requests keep every label; scores may move slightly because the int8 encoder's dynamic
+    quantisation scales activations over the whole batch (the CLI's 32-row batches have the same property)."""
+    import asyncio
+
+    from api.batcher import MicroBatcher
+
+    async def run():
+        b = MicroBatcher(pipeline.analyze, window_ms=50)
+        await b.start()
+        out = await asyncio.gather(*(b.analyze([{"id": str(i), "text": t}]) for i, t in enumerate(TEXTS)))
+        await b.stop()
+        return [o[0] for o in out], b.calls
+
+    batched, calls = asyncio.run(run())
+    assert calls == 1
+    single = [pipeline.analyze([{"id": str(i), "text": t}])[0] for i, t in enumerate(TEXTS)]
+    assert [a.sentiment for a in batched] == [a.sentiment for a in single]
+    assert max(abs(a.sentiment_score - b.sentiment_score) for a, b in zip(batched, single)) < 0.1
