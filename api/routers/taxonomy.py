@@ -33,7 +33,7 @@ def validate_taxonomy(doc: Any) -> dict[str, Any]:
             raise deps.ApiError(422, "InvalidTaxonomy", f"themes[{i}].id {t['id']!r} is used twice; ids are unique")
         seen.add(t["id"])
     try:
-        from cxtext.themes import Taxonomy  # noqa: F401 - the lead's module (issue 4); shape check above until then
+        from cxtext.themes import Taxonomy
     except ImportError:
         return doc
     try:

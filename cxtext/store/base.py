@@ -474,7 +474,7 @@ def open_store(url: str | None = None) -> SQLStore:
     url = url or os.environ.get("CXTEXT_DATABASE_URL") or DEFAULT_URL
     if url.startswith("duckdb://"):
         path = url[len("duckdb://"):]
-        path = path[1:] if path.startswith("/") else path  # duckdb:///rel/path, duckdb:////abs/path
+        path = path.removeprefix("/")  # duckdb:///rel/path, duckdb:////abs/path
         if path in ("", ":memory:"):
             path = ":memory:"
         return DuckDBStore(url, path)
