@@ -35,6 +35,9 @@ demo: install
 	$(VENV)/bin/cxtext analyze data/sample/survey_sample.csv -o out/demo/survey_scored.csv \
 		--text-column comment --summary
 	@echo "results: out/demo/survey_scored.csv   summary: out/demo/survey_scored.csv.summary.md"
+	$(VENV)/bin/cxtext report out/demo/survey_scored.csv -o out/demo/report.html --fit-topics \
+		--title "Sample survey (made-up data)"
+	@echo "report (open in a browser, works offline): $(CURDIR)/out/demo/report.html"
 
 test: install
 	$(PY) -m pytest -q
