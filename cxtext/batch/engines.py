@@ -43,12 +43,18 @@ class PipelineSpec(BaseModel):
 
 
 def load_pipeline(spec: PipelineSpec):
-    """Load the shipped pipeline as ``spec`` says, capping the model's CPU threads when ``spec.threads`` is set."""
+    """Load the shipped pipeline as ``spec`` says, capping the model's CPU threads at ``spec.threads``
+    (or ``$CXTEXT_THREADS``, e.g. on Dask workers of a real cluster).
+
+    Example:
+        >>> pipe = load_pipeline(PipelineSpec(threads=1))              # doctest: +SKIP
+    """
     from cxtext.pipeline import Pipeline
 
     pipe = Pipeline.load(model_dir=spec.model_dir, runtime=spec.runtime, batch_size=spec.batch_size)
-    if spec.threads:
-        _limit_threads(pipe.encoder, spec.threads)
+    threads = spec.threads or int(os.environ.get("CXTEXT_THREADS") or 0)  # set on cluster workers
+    if threads:
+        _limit_threads(pipe.encoder, threads)
     return pipe
 
 

@@ -1,0 +1,262 @@
+"""Benchmark: rows/s and peak RSS of batch scoring, a naive baseline vs ``cxtext analyze``, in one run.
+
+    .venv/bin/python bench/batch_throughput.py [--data ../shared/datasets] [--rows 100000] [--big-rows 1000000]
+                                               [--big-minutes 10] [--kinds baseline,default,workers2,dask2]
+
+The dump: ``--rows`` rows sampled from the public datasets' texts (online_shopping_10_cats + chnsenticorp in
+Chinese, uci_sentences + semeval14_restaurants + mams_acsa in English, all splits pooled: this measures speed,
+nothing is trained or tuned), short comments (<= 120 characters), half Chinese, with ``--dup`` (20%) of the
+rows repeating an earlier row's text, as real dumps repeat "好评" and "good". Written as CSV with id and channel.
+
+Rows, each a fresh subprocess; time is wall-clock from start to output written, model loading included
+("rows/s") and excluded ("rows/s, model loaded"); peak RSS is the largest sum over the process tree (Dask
+workers included), sampled every 0.2 s:
+
+  baseline   pandas read_csv, sentence-transformers ``encode`` (batch 32, fp32) of the same fine-tuned encoder,
+             our sentiment head (no theme head: the shipped pipeline has no theme classifier yet), to_csv
+  default    ``cxtext analyze IN -o OUT.csv`` (int8 ONNX, one process, length-sorted batches, run-wide dedup)
+  workers2   ``cxtext analyze ... --workers 2`` (two processes, one model thread each)
+  dask2      ``cxtext analyze ... --engine dask --workers 2`` (a local 2-worker dask.distributed cluster)
+
+Then peak RSS in input size: ``cxtext analyze`` on a ``--big-rows`` dump, stopped after ``--big-minutes`` when
+it would take longer (its RSS curve so far against the 100k run's), and the job's own machinery (reader,
+SQLite checkpoint and dedup, writer) over the whole 100k and 1M-row dumps with a stand-in encoder, so
+memory at full size is measured, not guessed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+CXTEXT = [sys.executable, "-m", "cxtext.cli"]
+DATASETS = {"zh": ["online_shopping_10_cats", "chnsenticorp"], "en": ["uci_sentences", "semeval14_restaurants",
+                                                                      "mams_acsa"]}
+
+
+def load_texts(data_dir: Path, max_chars: int = 120) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for lang, names in DATASETS.items():
+        seen: dict[str, None] = {}
+        for name in names:
+            for split in ("train", "dev", "test"):
+                path = data_dir / f"{name}.{split}.jsonl"
+                if not path.exists():
+                    continue
+                for line in open(path, encoding="utf-8"):
+                    t = json.loads(line).get("text") or ""
+                    t = " ".join(t.split())
+                    if 0 < len(t) <= max_chars:
+                        seen[t] = None
+        out[lang] = list(seen)
+    return out
+
+
+def write_dump(path: Path, texts: dict[str, list[str]], rows: int, dup: float, seed: int = 0) -> int:
+    """Write ``rows`` rows; returns the number of distinct texts. Streams, so a 1M-row dump costs no memory."""
+    rng = random.Random(seed)
+    pools = {k: v[:] for k, v in texts.items()}
+    for v in pools.values():
+        rng.shuffle(v)
+    used: list[str] = []
+    nxt = {"zh": 0, "en": 0}
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "channel", "text"])
+        for i in range(rows):
+            lang = "zh" if i % 2 else "en"
+            if used and (rng.random() < dup or nxt[lang] >= len(pools[lang])):
+                text = used[rng.randrange(len(used))] if rng.random() < 0.5 else used[rng.randrange(min(len(used), 50))]
+            else:
+                text = pools[lang][nxt[lang]]
+                nxt[lang] += 1
+                used.append(text)
+            w.writerow([f"r{i}", ("app", "web", "store")[i % 3], text])
+    return len(used)
+
+
+def baseline_child(inp: str, out: str) -> None:
+    import pandas as pd
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from cxtext.config import default_model_dir
+    from cxtext.encoders import default_encoder_dir
+    from cxtext.sentiment.model import load_sentiment_model
+
+    torch.set_num_threads(os.cpu_count() or 2)
+    t0 = time.monotonic()
+    head = load_sentiment_model(default_model_dir() / "sentiment")
+    st = SentenceTransformer(str(head.materialize(default_encoder_dir(), onnx=False)), device="cpu")
+    loaded = time.monotonic()
+    df = pd.read_csv(inp, dtype=str, keep_default_na=False)
+    vecs = st.encode(df["text"].tolist(), batch_size=32, prompt="query: ", normalize_embeddings=True)
+    labels, scores, conf = head.decide(vecs)
+    df["sentiment"], df["sentiment_score"], df["sentiment_confidence"] = labels, scores, conf
+    df.to_csv(out, index=False)
+    Path(out + ".bench.json").write_text(json.dumps({"load_seconds": loaded - t0,
+                                                     "seconds": time.monotonic() - loaded}))
+
+
+def machinery_child(inp: str, out: str) -> None:
+    """The job with a stand-in encoder (hash vectors): the reader, checkpoint, dedup and writer at full size."""
+    import numpy as np
+
+    from cxtext.batch.job import analyze_file
+    from cxtext.pipeline import Pipeline
+    from cxtext.sentiment.model import SentimentModel
+
+    class HashEncoder:
+        dim = 16
+
+        def encode(self, texts):
+            v = np.array([[hash(t) % 997 + j for j in range(16)] for t in texts], dtype=np.float32)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    pipe = Pipeline(HashEncoder(), SentimentModel(n_frozen=0, weight=np.eye(3, 16, dtype=np.float32),
+                                                  bias=np.zeros(3, dtype=np.float32)))
+    s = analyze_file(inp, out, pipeline=pipe, progress=False)
+    Path(out + ".bench.json").write_text(json.dumps(s))
+
+
+def run_measured(cmd: list[str], limit_s: float | None = None, env: dict | None = None) -> dict:
+    """Run ``cmd``; wall time, peak RSS summed over its process tree, and the RSS curve (t, MB)."""
+    import psutil
+
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env or os.environ.copy(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    root = psutil.Process(proc.pid)
+    peak, curve, stopped = 0.0, [], False
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total / 2**20)
+        curve.append((time.monotonic() - t0, total / 2**20))
+        if limit_s and time.monotonic() - t0 > limit_s:
+            os.killpg(proc.pid, signal.SIGTERM)
+            stopped = True
+            proc.wait()
+            break
+        time.sleep(0.2)
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.returncode not in (0, None) and not stopped:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
+    return {"wall": time.monotonic() - t0, "peak_mb": peak, "curve": curve, "stopped": stopped, "stderr": err}
+
+
+def rows_done(output: Path) -> int:
+    import sqlite3
+
+    db = output.with_name(output.name + ".cxtext-job") / "state.sqlite"
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    row = con.execute("SELECT value FROM meta WHERE key = 'rows_done'").fetchone()
+    con.close()
+    return int(row[0]) if row else 0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets")
+    p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--dup", type=float, default=0.2)
+    p.add_argument("--big-rows", type=int, default=1_000_000)
+    p.add_argument("--big-minutes", type=float, default=10.0, help="stop the real-model big run after this long")
+    p.add_argument("--kinds", default="baseline,default,workers2,dask2")
+    p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        {"baseline": baseline_child, "machinery": machinery_child}[args.child[0]](*args.child[1:])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    texts = load_texts(args.data)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        dump = tmp / "dump.csv"
+        distinct = write_dump(dump, texts, args.rows, args.dup)
+        log(f"dump: {args.rows:,} rows, {distinct:,} distinct texts, {dump.stat().st_size / 2**20:.1f} MB")
+        results = {}
+        for kind in args.kinds.split(","):
+            out = tmp / f"{kind}.csv"
+            if kind == "baseline":
+                cmd = [sys.executable, __file__, "--child", "baseline", str(dump), str(out)]
+            else:
+                extra = {"default": [], "workers2": ["--workers", "2"], "dask2": ["--engine", "dask", "--workers", "2"]}
+                cmd = [*CXTEXT, "analyze", str(dump), "-o", str(out), "--no-progress", *extra[kind]]
+            r = run_measured(cmd, env=env)
+            info = json.loads(Path(str(out) + (".bench.json" if kind == "baseline" else ".summary.json")).read_text())
+            r["seconds"] = info["seconds"]
+            r["load"] = info.get("load_seconds", 0.0)
+            results[kind] = r
+            log(f"  {kind}: {args.rows / r['wall']:.1f} rows/s wall, peak {r['peak_mb']:.0f} MB")
+
+        table = Table(title=f"bench/batch_throughput.py: {args.rows:,}-row dump ({distinct:,} distinct texts, "
+                            f"{100 * args.dup:.0f}% repeats), {os.cpu_count()} cores")
+        for c in ("run", "wall s", "rows/s", "x baseline", "rows/s, model loaded", "x baseline (loaded)",
+                  "peak RSS MB"):
+            table.add_column(c, justify="left" if c == "run" else "right")
+        base = results.get("baseline")
+        for kind, r in results.items():
+            rate, rate_l = args.rows / r["wall"], args.rows / r["seconds"]
+            table.add_row(kind, f"{r['wall']:.0f}", f"{rate:.1f}",
+                          f"{rate / (args.rows / base['wall']):.2f}" if base else "-", f"{rate_l:.1f}",
+                          f"{rate_l / (args.rows / base['seconds']):.2f}" if base else "-", f"{r['peak_mb']:.0f}")
+        Console(width=150).print(table)
+
+        # peak RSS against input size
+        big = tmp / "big.csv"
+        write_dump(big, texts, args.big_rows, args.dup, seed=1)
+        mem = Table(title="peak RSS in input size")
+        for c in ("run", "input rows", "rows done", "seconds", "peak RSS MB", "RSS at 25% / 50% / 100% of run MB"):
+            mem.add_column(c, justify="left" if c == "run" else "right")
+
+        def quartiles(curve):
+            if not curve:
+                return "-"
+            return " / ".join(f"{curve[min(int(f * len(curve)), len(curve) - 1)][1]:.0f}" for f in (0.25, 0.5, 1.0))
+
+        if "default" in results:
+            r = results["default"]
+            mem.add_row("cxtext analyze (real model)", f"{args.rows:,}", f"{args.rows:,}", f"{r['wall']:.0f}",
+                        f"{r['peak_mb']:.0f}", quartiles(r["curve"]))
+            out = tmp / "big_out.csv"
+            rb = run_measured([*CXTEXT, "analyze", str(big), "-o", str(out), "--no-progress"],
+                              limit_s=60 * args.big_minutes, env=env)
+            done = rows_done(out) if rb["stopped"] else args.big_rows
+            note = " (stopped)" if rb["stopped"] else ""
+            mem.add_row(f"cxtext analyze (real model){note}", f"{args.big_rows:,}", f"{done:,}", f"{rb['wall']:.0f}",
+                        f"{rb['peak_mb']:.0f}", quartiles(rb["curve"]))
+        for n, path in ((args.rows, dump), (args.big_rows, big)):
+            out = tmp / f"mach_{n}.csv"
+            rm = run_measured([sys.executable, __file__, "--child", "machinery", str(path), str(out)], env=env)
+            mem.add_row("job machinery, stand-in encoder", f"{n:,}", f"{n:,}", f"{rm['wall']:.0f}",
+                        f"{rm['peak_mb']:.0f}", quartiles(rm["curve"]))
+        Console(width=150).print(mem)
+
+
+if __name__ == "__main__":
+    main()
