@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxtext.errors import ConfigError
 
+
 class PipelineSpec(BaseModel):
     """How a worker loads its :class:`~cxtext.pipeline.Pipeline`: picklable, validated, no model inside.
 

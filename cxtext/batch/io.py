@@ -125,9 +125,12 @@ class Source:
         return "text"
 
     def _open_text(self, gz: bool) -> io.TextIOWrapper:
-        self._counter = _Counting(open(self.path, "rb"))
+        self._counter = _Counting(open(self.path, "rb"))  # noqa: SIM115 - closed with the returned wrapper
         buffered = io.BufferedReader(self._counter, 1 << 16)
-        binary = gzip.GzipFile(fileobj=buffered, mode="rb") if gz else buffered
+        binary = buffered
+        if gz:
+            binary = gzip.GzipFile(fileobj=buffered, mode="rb")
+            binary.myfileobj = buffered  # so closing the text stream closes the file too, as gzip.open does
         return io.TextIOWrapper(binary, encoding=self.encoding, errors="replace", newline="")
 
     def _resolve_encoding(self, gz: bool) -> None:
@@ -337,7 +340,7 @@ def read_table(path: Path, all_text: bool = True) -> pd.DataFrame:
             return pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig",
                                encoding_errors="replace")
         if ext == ".jsonl":
-            rows = [r.values if r.error is None else {READ_ERROR: r.error} for r in JsonlSource(path).rows()]
+            rows = [r.values if r.error is None else {READ_ERROR: r.error} for r in open_source(path).rows()]
             return pd.DataFrame(rows)
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from cxtext.batch.engines import DaskEngine, InlineEngine, PipelineSpec, ProcessEngine

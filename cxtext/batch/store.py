@@ -78,7 +78,7 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return datetime.fromisoformat(str(value))  # ISO 8601, "Z" included
     except ValueError:
         return None
 
