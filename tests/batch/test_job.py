@@ -161,3 +161,37 @@ def test_job_store_upserts_results_idempotently(tmp_path):
         assert json.loads(store.get_feedback("c")["extra"]) == {"nps": "x"}
     finally:
         store.close()
+
+
+def test_job_progress_logs_rows_rate_and_eta_when_not_a_terminal():
+    from cxtext.batch.progress import Progress
+
+    lines = []
+    p = Progress(total=None, fraction=lambda: 0.25, tty=False, every=0, log=lines.append)
+    p.update(500)
+    assert lines and lines[-1].startswith("analyze: 500 rows of ~2,000 (25%)") and "rows/s, ETA 0:" in lines[-1]
+
+
+def test_job_cli_encoding_and_keep_columns_options(tmp_path, monkeypatch, capsys):
+    from cxtext import cli
+    from cxtext.batch import job
+
+    src = tmp_path / "gbk.csv"
+    src.write_bytes("id,text,channel,nps\n1,质量很好,app,9\n".encode("gbk"))
+    seen = {}
+
+    def fake_run_job(cfg, pipeline=None, pipeline_factory=None, log=None):
+        seen["cfg"] = cfg
+        return job.BatchJob(cfg, make_fake_pipeline(), None, log).run()
+
+    monkeypatch.setattr(job, "run_job", fake_run_job)
+    out = tmp_path / "o.csv"
+    assert cli.main(["analyze", str(src), "-o", str(out), "--encoding", "gbk", "--keep-columns", "channel",
+                     "--chunk-rows", "10", "--no-progress"]) == 0
+    assert seen["cfg"].encoding == "gbk" and seen["cfg"].keep_columns == ["channel"] and seen["cfg"].chunk_rows == 10
+    df = _read(out)
+    assert df.columns.tolist()[:3] == ["id", "channel", "language"] and df["sentiment"][0] == "positive"
+    err = capsys.readouterr().err
+    assert "1 rows read, 1 analysed, 0 rejected" in err and "input encoding: gbk (given)" in err
+    assert cli.main(["analyze", str(src), "-o", str(out), "--scheduler", "tcp://x:8786"]) == 2
+    assert "--scheduler tcp://x:8786 needs --engine dask" in capsys.readouterr().err
