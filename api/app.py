@@ -214,4 +214,7 @@ def create_app(settings: Settings | None = None, pipeline=None, store=None, disp
     app.include_router(health.router)
     for r in (analyze.router, feedback.router, metrics.router, alerts.router, taxonomy.router):
         app.include_router(r, dependencies=auth)
+    from api.routes_topics import router as topics_router  # GET /v1/topics, /v1/topics/{id}, /v1/emerging
+
+    app.include_router(topics_router, dependencies=auth)
     return app

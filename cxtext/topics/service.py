@@ -239,7 +239,8 @@ def topic_detail(model, topic_id: int, df: pd.DataFrame | None = None, freq: str
         item["volume"] = len(rows)
         item["sentiment_mix"] = _sentiment_mix(rows)
         item["recent_examples"] = rows.sort_values("created_at", ascending=False)["text"].head(n_examples).tolist()
-        if rows["created_at"].notna().any():
-            tr = trend(rows, freq=freq)
+        if rows["created_at"].notna().any():  # over the whole data's span, so quiet periods show as 0
+            tr = trend(df, by="topic", freq=freq)
+            tr = tr[tr["key"] == t.id].drop(columns="key")
             item["trend"] = [{**r, "period": str(r["period"].date())} for r in tr.to_dict("records")]
     return item
