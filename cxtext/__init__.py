@@ -9,7 +9,8 @@ Nothing heavy is imported here: models load in :meth:`Pipeline.load`.
 
 from cxtext.config import PipelineConfig
 from cxtext.errors import ArtifactError, ConfigError, CxTextError, InvalidInputError
-from cxtext.schemas import Analysis, Comment
+from cxtext.schemas import Analysis, Comment, ThemeHit
+from cxtext.themes.taxonomy import Taxonomy
 
 __version__ = "0.1.0"
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "InvalidInputError",
     "Pipeline",
     "PipelineConfig",
+    "Taxonomy",
+    "ThemeHit",
 ]
 
 

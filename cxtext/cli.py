@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--batch-size", type=int, default=32, help="texts per model call (default: 32)")
     a.add_argument("--model-dir", type=Path, default=None, help="models folder (default: the shipped models/)")
     a.add_argument("--summary", action="store_true", help="print sentiment by language, channel and NPS band")
+    a.add_argument("--taxonomy", type=Path, default=None,
+                   help="your codeframe (YAML; default: the shipped CX taxonomy, see cxtext/themes/default.yaml)")
+    a.add_argument("--theme-model", type=Path, default=None,
+                   help="a `cxtext train-themes` folder (it carries its taxonomy; default: zero-shot from --taxonomy)")
     b = a.add_argument_group("big dumps (see README, 'Scoring big dumps')")
     b.add_argument("--encoding", default=None,
                    help="input encoding, e.g. utf-8, gb18030 (reads GBK), big5 (default: detected)")
@@ -79,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model-dir", type=Path, default=None)
     e.add_argument("--limit", type=int, default=None, help="at most N rows per dataset split, evenly spread (quick look)")
     e.add_argument("--json", type=Path, default=None, help="also write the table as JSON here")
+    e.add_argument("--task", choices=["sentiment", "themes", "all"], default="all",
+                   help="sentiment (document datasets), themes (aspect datasets, zero-shot and trained) or all")
 
     t = sub.add_parser("train", help="train the sentiment model on the public train splits")
     t.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
@@ -108,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     from cxtext.topics._cli import add_parsers as add_topic_parsers  # `topics` and `report` (argparse only)
 
     add_topic_parsers(sub)
+    from cxtext.themes._cli import add_parsers as add_theme_parsers  # `train-themes`
+
+    add_theme_parsers(sub)
     return p
 
 
@@ -132,6 +141,9 @@ def _setup(args) -> int:
     print(f"encoder: {enc}")
     merged = load_sentiment_model(default_model_dir() / "sentiment").materialize(enc, onnx=True)
     print(f"sentiment encoder (fp32 + int8 ONNX): {merged}")
+    from cxtext.encoders.onnx_export import export_onnx_int8
+
+    print(f"theme encoder (int8 ONNX): {export_onnx_int8(enc)}")
     return 0
 
 
@@ -151,12 +163,17 @@ def _analyze(args) -> int:
 
     if args.engine == "local" and args.scheduler:
         raise CxTextError(f"--scheduler {args.scheduler} needs --engine dask.")
+    if args.taxonomy is not None:
+        from cxtext.themes.taxonomy import Taxonomy
+
+        Taxonomy.load(args.taxonomy)  # a bad codeframe fails now, before any model loads
     keep = [c.strip() for c in args.keep_columns.split(",") if c.strip()] if args.keep_columns else None
     summary = analyze_file(args.input, args.output, text_column=args.text_column, id_column=args.id_column,
                            runtime=args.runtime, batch_size=args.batch_size, model_dir=args.model_dir,
                            progress=False if args.no_progress else None, encoding=args.encoding, keep_columns=keep,
                            resume=args.resume, restart=args.restart, workers=args.workers, engine=args.engine,
-                           scheduler=args.scheduler, store=args.store, chunk_rows=args.chunk_rows)
+                           scheduler=args.scheduler, store=args.store, chunk_rows=args.chunk_rows,
+                           taxonomy=args.taxonomy, theme_model=args.theme_model)
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["error_reasons"].items())
     print(f"wrote {args.output}: {summary['rows']:,} rows read, {summary['analysed']:,} analysed, "
           f"{summary['rejected']:,} rejected{f' ({reasons})' if reasons else ''} -> {summary['rejects']}; "
@@ -173,13 +190,26 @@ def _analyze(args) -> int:
 def _eval(args) -> int:
     from cxtext.evaluation.harness import print_table, run_eval
 
-    rows = run_eval(args.data, splits=args.splits.split(","), runtime=args.runtime, model_dir=args.model_dir,
-                    limit=args.limit, log=lambda msg: print(msg, file=sys.stderr))
-    print_table(rows, title=f"cxtext eval: sentiment, {args.runtime}, models in {args.model_dir or 'models/ (shipped)'}")
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    out = {}
+    if args.task in ("sentiment", "all"):
+        rows = run_eval(args.data, splits=args.splits.split(","), runtime=args.runtime, model_dir=args.model_dir,
+                        limit=args.limit, log=log)
+        print_table(rows, title=f"cxtext eval: sentiment, {args.runtime}, models in "
+                                f"{args.model_dir or 'models/ (shipped)'}")
+        out["sentiment"] = rows
+    if args.task in ("themes", "all"):
+        from cxtext.evaluation.themes import print_theme_table, run_theme_eval
+        from cxtext.pipeline import Pipeline
+
+        pipe = Pipeline.load(model_dir=args.model_dir, runtime=args.runtime)
+        out["themes"] = run_theme_eval(args.data, pipe, log=log)
+        print_theme_table(out["themes"])
     if args.json:
         import json
 
-        args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+        args.json.write_text(json.dumps(out if args.task == "all" else next(iter(out.values())), indent=2,
+                                        ensure_ascii=False))
     return 0
 
 

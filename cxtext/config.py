@@ -28,3 +28,8 @@ class PipelineConfig(BaseModel):
         20_000, ge=1, description="longer texts are analysed on their first max_chars characters")
     redact_pii: bool = Field(
         True, description="replace emails, phones, ID card and bank card numbers by [EMAIL]... before analysis")
+    theme_threshold: float = Field(
+        0.5, gt=0, lt=1,
+        description="a theme is given when its probability reaches this; a comment with none gets 'other'")
+    max_themes: int = Field(5, ge=1, description="at most this many themes per comment (the most probable)")
+    themes: bool = Field(True, description="code comments against the taxonomy (set False for sentiment only)")

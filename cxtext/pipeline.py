@@ -18,9 +18,13 @@ import numpy as np
 from cxtext.config import PipelineConfig, default_model_dir
 from cxtext.encoders._runtime import Encoder
 from cxtext.errors import ArtifactError, InvalidInputError
-from cxtext.schemas import Analysis, Comment
+from cxtext.schemas import Analysis, Comment, ThemeHit
 from cxtext.sentiment.model import SentimentModel, load_sentiment_model
 from cxtext.text.language import detect_language
+from cxtext.themes.decide import Selected, evidence_for, select_themes
+from cxtext.themes.features import clause_vectors
+from cxtext.themes.model import ThemeModel, load_theme_model
+from cxtext.themes.taxonomy import Taxonomy
 from cxtext.text.normalize import clean_text, has_undecodable
 from cxtext.text.pii import PiiRedactor, Redactor
 
@@ -50,6 +54,28 @@ def _as_comment(item) -> Comment:
     raise InvalidInputError(f"Cannot analyse {type(item).__name__!r}: pass str, dict with 'text', or Comment.")
 
 
+def load_theme_encoder(encoder_dir: Path, config: PipelineConfig) -> Encoder:
+    """The base multilingual-e5-small (themes need its general-purpose space, not the sentiment-tuned one)."""
+    from cxtext.encoders._runtime import load_encoder
+
+    if config.runtime == "onnx-int8":
+        from cxtext.encoders.onnx_export import export_onnx_int8
+
+        export_onnx_int8(encoder_dir)  # once; `cxtext setup` does it at install time
+    return load_encoder(encoder_dir, config.runtime, config.batch_size)
+
+
+def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encoder) -> ThemeModel:
+    """The theme model for ``taxonomy``: a trained one when given (or shipped for the default), else zero-shot."""
+    if theme_model is not None:
+        return load_theme_model(theme_model, taxonomy)
+    shipped = model_dir / "themes"
+    default = Taxonomy.default()
+    if (taxonomy is None or taxonomy.fingerprint() == default.fingerprint()) and (shipped / "manifest.json").exists():
+        return load_theme_model(shipped, default)
+    return ThemeModel.zero_shot_from(taxonomy or default, encoder)
+
+
 class Pipeline:
     """Analyse comments. Load once (:meth:`load`), call :meth:`analyze` on batches.
 
@@ -60,21 +86,29 @@ class Pipeline:
     """
 
     def __init__(self, encoder: Encoder, sentiment: SentimentModel, config: PipelineConfig | None = None,
-                 redactor: Redactor | None = None):
+                 redactor: Redactor | None = None, themes: ThemeModel | None = None,
+                 theme_encoder: Encoder | None = None):
         self.encoder = encoder
         self.sentiment = sentiment
         self.config = config or PipelineConfig()
         self.redactor = redactor or PiiRedactor()  # used when config.redact_pii
+        self.themes = themes  # None: no theme coding
+        self.theme_encoder = theme_encoder  # None: themes are read from the sentiment encoder's vectors
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, encoder_dir: Path | str | None = None,
-             config: PipelineConfig | None = None, **overrides) -> Pipeline:
+             config: PipelineConfig | None = None, taxonomy: Taxonomy | Path | str | None = None,
+             theme_model: Path | str | None = None, **overrides) -> Pipeline:
         """Load the shipped models (``models/``) on the built encoder.
 
         Args:
-            model_dir: folder holding ``sentiment/`` (default ``$CXTEXT_MODEL_DIR`` or ``models/``).
+            model_dir: folder holding ``sentiment/`` and ``themes/`` (default ``$CXTEXT_MODEL_DIR`` or ``models/``).
             encoder_dir: the built multilingual-e5-small (default: the cxtext cache).
             config: a :class:`PipelineConfig`; ``overrides`` are applied to it (``runtime="torch-fp32"``).
+            taxonomy: a :class:`~cxtext.themes.Taxonomy` or a YAML file (default: the shipped CX codeframe).
+                Validated before any model loads.
+            theme_model: a folder from ``cxtext train-themes`` for ``taxonomy``. Without it, the shipped
+                theme model is used for the default taxonomy, and any other taxonomy is classified zero-shot.
         """
         from cxtext.encoders import default_encoder_dir
         from cxtext.encoders._runtime import load_encoder
@@ -82,6 +116,8 @@ class Pipeline:
 
         config = (config or PipelineConfig()).model_copy(update=overrides)
         PipelineConfig.model_validate(config.model_dump())
+        if taxonomy is not None and not isinstance(taxonomy, Taxonomy):
+            taxonomy = Taxonomy.load(taxonomy)  # a bad file fails here, before any model loads
         model_dir = Path(model_dir) if model_dir else default_model_dir()
         encoder_dir = Path(encoder_dir) if encoder_dir else default_encoder_dir()
         if not is_built(encoder_dir):
@@ -89,7 +125,12 @@ class Pipeline:
                 f"The encoder is not built at {encoder_dir}. Run `make install` (or `cxtext setup`).")
         sentiment = load_sentiment_model(model_dir / "sentiment")
         merged = sentiment.materialize(encoder_dir, onnx=config.runtime == "onnx-int8")
-        return cls(load_encoder(merged, config.runtime, config.batch_size), sentiment, config)
+        encoder = load_encoder(merged, config.runtime, config.batch_size)
+        themes = theme_encoder = None
+        if config.themes:
+            theme_encoder = load_theme_encoder(encoder_dir, config)
+            themes = _load_themes(model_dir, taxonomy, theme_model, theme_encoder)
+        return cls(encoder, sentiment, config, themes=themes, theme_encoder=theme_encoder)
 
     def analyze(self, comments: Iterable[Comment | Mapping | str]) -> list[Analysis]:
         """Analyse a batch of comments; one result per input, in order, ids carried through.
@@ -130,7 +171,60 @@ class Pipeline:
                     r.sentiment = label
                     r.sentiment_score = round(float(score), 4)
                     r.sentiment_confidence = round(float(conf), 4)
+            if self.themes is not None and self.config.themes:
+                for t, hits in zip(texts, self._themes(texts, vectors)):
+                    for i in todo[t]:
+                        results[i].themes = hits
         return results
+
+    def _themes(self, texts: list[str], vectors: np.ndarray, force: list[list[str]] | None = None
+                ) -> list[list[ThemeHit]]:
+        """Themes of each text: theme probabilities per clause, then :func:`select_themes`, then sentiment.
+
+        ``force`` (evaluation only) names, per text, the themes to report whatever their probability.
+        """
+        tm = self.themes
+        enc = self.theme_encoder or self.encoder
+        clauses, clause_vecs, docs = clause_vectors(enc, texts)
+        doc_sent = self.sentiment.probabilities(vectors)
+        chosen = []
+        for j, cv in enumerate(clause_vecs):
+            probs = tm.probabilities(np.vstack([docs[j: j + 1], cv]))
+            if force is not None:
+                best = np.maximum(probs[0], probs[1:].max(axis=0))
+                chosen.append([Selected(k, float(best[k]), evidence_for(k, probs[1:], self.config.theme_threshold))
+                               for k in (tm.ids.index(t) for t in force[j])])
+                continue
+            chosen.append(select_themes(probs[0], probs[1:], tm.ids, self.config.theme_threshold,
+                                        self.config.max_themes))
+        # sentiment of evidence that is only part of a comment: the theme model's polarity head on the
+        # evidence clauses, or (without one) the sentiment model on the evidence text
+        partial = [(j, s) for j, sel in enumerate(chosen) for s in sel if not s.whole(len(clauses[j]))]
+        part_sent: dict[tuple[int, int], np.ndarray] = {}
+        if partial:
+            if tm.polarity_weight is not None:
+                ev = np.stack([clause_vecs[j][s.evidence].mean(axis=0) for j, s in partial])
+                ev /= np.maximum(np.linalg.norm(ev, axis=1, keepdims=True), 1e-12)
+                probs = tm.polarity(ev)
+            else:
+                ev_text = [" ".join(clauses[j][c] for c in s.evidence) for j, s in partial]
+                probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
+            part_sent = {(j, s.k): p for (j, s), p in zip(partial, probs)}
+        labels = tuple(self.sentiment.labels)
+        out = []
+        for j, (t, sel) in enumerate(zip(texts, chosen)):
+            lang = detect_language(t)
+            hits = []
+            for s in sel:
+                senti = part_sent.get((j, s.k), doc_sent[j])
+                theme = tm.taxonomy.themes[s.k]
+                m = int(np.argmax(senti))
+                hits.append(ThemeHit(
+                    id=theme.id, name=theme.label(lang), confidence=round(min(max(s.confidence, 0.0), 1.0), 4),
+                    sentiment=labels[m], sentiment_confidence=round(float(senti[m]), 4),
+                    evidence=" ".join(clauses[j][c] for c in s.evidence) if not s.whole(len(clauses[j])) else t))
+            out.append(hits)
+        return out
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The pooled vectors the sentiment head sees (cleaned text), for analysis and plots."""

@@ -38,6 +38,8 @@ class PipelineSpec(BaseModel):
     runtime: Literal["onnx-int8", "torch-fp32"] = "onnx-int8"
     batch_size: int = Field(32, ge=1, le=1024)
     threads: int | None = Field(None, ge=1, description="CPU threads of this worker's model (None: all cores)")
+    taxonomy: Path | None = Field(None, description="taxonomy YAML (None: the shipped default codeframe)")
+    theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy (None: shipped/zero-shot)")
 
     def __call__(self):
         return load_pipeline(self)
@@ -52,7 +54,8 @@ def load_pipeline(spec: PipelineSpec):
     """
     from cxtext.pipeline import Pipeline
 
-    pipe = Pipeline.load(model_dir=spec.model_dir, runtime=spec.runtime, batch_size=spec.batch_size)
+    pipe = Pipeline.load(model_dir=spec.model_dir, runtime=spec.runtime, batch_size=spec.batch_size,
+                         taxonomy=spec.taxonomy, theme_model=spec.theme_model)
     threads = spec.threads or int(os.environ.get("CXTEXT_THREADS") or 0)  # set on cluster workers
     if threads:
         _limit_threads(pipe.encoder, threads)

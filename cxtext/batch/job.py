@@ -73,6 +73,8 @@ class BatchConfig(BaseModel):
     runtime: Literal["onnx-int8", "torch-fp32"] = "onnx-int8"
     batch_size: int = Field(32, ge=1, le=1024)
     model_dir: Path | None = None
+    taxonomy: Path | None = Field(None, description="taxonomy YAML (None: the shipped default codeframe)")
+    theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy")
     progress: bool | None = Field(None, description="progress bar (default: when stderr is a terminal)")
     log_every: float = Field(30.0, gt=0, description="seconds between progress lines when not on a terminal")
 
@@ -263,7 +265,9 @@ class BatchJob:
         return {"format": STATE_FORMAT, "input": str(Path(cfg.input).resolve()), "fingerprint": _fingerprint(src.path),
                 "text_column": cfg.text_column, "id_column": cfg.id_column, "keep_columns": cfg.keep_columns,
                 "encoding": src.encoding, "chunk_rows": cfg.chunk_rows, "output_format": list(table_format(cfg.output)),
-                "runtime": cfg.runtime, "model_dir": str(cfg.model_dir) if cfg.model_dir else None}
+                "runtime": cfg.runtime, "model_dir": str(cfg.model_dir) if cfg.model_dir else None,
+                "taxonomy": str(cfg.taxonomy) if cfg.taxonomy else None,
+                "theme_model": str(cfg.theme_model) if cfg.theme_model else None}
 
     def _state(self, src: Source) -> JobState:
         cfg = self.cfg
@@ -312,14 +316,15 @@ class BatchJob:
                 if cfg.engine == "dask" and not cfg.scheduler and cfg.workers == 1:
                     threads = 1
                 self.factory = PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime, batch_size=cfg.batch_size,
-                                            threads=threads)
+                                            threads=threads, taxonomy=cfg.taxonomy, theme_model=cfg.theme_model)
             if cfg.engine == "dask":
                 workers = cfg.workers if cfg.workers > 1 else None
                 return DaskEngine(self.factory, cfg.scheduler, workers, log=self.log)
             return ProcessEngine(self.factory, cfg.workers)
         if self.pipeline is None:
             self.pipeline = (self.factory or PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime,
-                                                          batch_size=cfg.batch_size))()
+                                                          batch_size=cfg.batch_size, taxonomy=cfg.taxonomy,
+                                                          theme_model=cfg.theme_model))()
         return InlineEngine(self.pipeline)
 
     def _max_chars(self) -> int:

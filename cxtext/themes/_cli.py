@@ -1,0 +1,66 @@
+"""``cxtext train-themes`` (argparse only; the work is in :mod:`cxtext.themes.train`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  # few-shot: a handful of labelled comments per theme of your own codeframe
+  cxtext train-themes --taxonomy my_taxonomy.yaml --data labelled.jsonl --out models/my-themes
+  cxtext analyze reviews.csv -o scored.csv --taxonomy my_taxonomy.yaml --theme-model models/my-themes
+
+  # the shipped theme model (default taxonomy, public aspect datasets, committed category mapping)
+  cxtext train-themes --public ../shared/datasets --out models/themes
+
+labelled.jsonl, one comment per line (sentiment optional):
+  {"text": "快递很快，但是客服态度很差", "themes": [{"id": "delivery", "sentiment": "positive"},
+                                         {"id": "customer_service", "sentiment": "negative"}]}
+  {"text": "the parcel never came", "themes": ["delivery"]}
+"""
+
+
+def add_parsers(sub) -> None:
+    import argparse
+
+    t = sub.add_parser("train-themes", help="learn theme detectors from labelled comments (few- or many-shot)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--taxonomy", type=Path, default=None, help="taxonomy YAML (default: the shipped CX codeframe)")
+    t.add_argument("--data", type=Path, default=None, help="labelled JSONL (see below)")
+    t.add_argument("--public", type=Path, default=None, metavar="DATASETS",
+                   help="train the default taxonomy on the public aspect datasets' train splits instead of --data")
+    t.add_argument("--out", type=Path, required=True, help="folder to write the theme model to")
+    t.add_argument("--min-examples", type=int, default=4, help="labelled comments a theme needs for a detector")
+    t.add_argument("--runtime", choices=["onnx-int8", "torch-fp32"], default="onnx-int8")
+    t.set_defaults(func=_train_themes)
+
+
+def _train_themes(args) -> int:
+    from cxtext.errors import CxTextError
+    from cxtext.themes.taxonomy import Taxonomy
+    from cxtext.themes.train import ThemeTrainConfig, public_training_data, read_labelled, train_theme_model
+
+    if (args.data is None) == (args.public is None):
+        raise CxTextError("Pass exactly one of --data LABELLED.jsonl or --public DATASETS_FOLDER.")
+    if args.public is not None and args.taxonomy is not None:
+        raise CxTextError("--public trains the default taxonomy (its mapping is cxtext/themes/default_mapping.yaml); "
+                          "drop --taxonomy, or label your own data and pass --data.")
+    taxonomy = Taxonomy.load(args.taxonomy) if args.taxonomy else Taxonomy.default()  # validated before models load
+    if args.public is not None:
+        data, provenance = public_training_data(args.public)
+    else:
+        data, provenance = read_labelled(args.data, taxonomy), {"data": str(args.data)}
+    from cxtext.config import PipelineConfig
+    from cxtext.encoders import default_encoder_dir
+    from cxtext.encoders.e5_build import build_encoder
+    from cxtext.pipeline import load_theme_encoder
+
+    build_encoder()
+    encoder = load_theme_encoder(default_encoder_dir(), PipelineConfig(runtime=args.runtime))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    model = train_theme_model(taxonomy, data, encoder, ThemeTrainConfig(min_examples=args.min_examples), log=log)
+    model.save(args.out, extra={"data": provenance, "theme_encoder": "multilingual-e5-small (base, "
+                                f"{args.runtime})"})
+    print(f"saved {args.out}")
+    return 0
