@@ -18,10 +18,10 @@ workers included), sampled every 0.2 s:
   workers2   ``cxtext analyze ... --workers 2`` (two processes, one model thread each)
   dask2      ``cxtext analyze ... --engine dask --workers 2`` (a local 2-worker dask.distributed cluster)
 
-Then peak RSS in input size: ``cxtext analyze`` on a ``--big-rows`` dump, stopped after ``--big-minutes`` when
-it would take longer (its RSS curve so far against the 100k run's), and the job's own machinery (reader,
-SQLite checkpoint and dedup, writer) over the whole 100k and 1M-row dumps with a stand-in encoder, so
-memory at full size is measured, not guessed.
+Then peak RSS in input size: ``cxtext analyze`` (real model) on a ``--mem-rows`` (100k) and a ``--big-rows`` (1M)
+dump, each stopped after ``--big-minutes`` when it would take longer (same time, so same rows done: what differs is
+only the input's size), and the job's own machinery (reader, SQLite checkpoint and dedup, writer) over the whole
+100k and 1M-row dumps with a stand-in encoder, so memory at full size is measured, not guessed.
 """
 
 from __future__ import annotations
@@ -54,11 +54,11 @@ def load_texts(data_dir: Path, max_chars: int = 120) -> dict[str, list[str]]:
                 path = data_dir / f"{name}.{split}.jsonl"
                 if not path.exists():
                     continue
-                for line in open(path, encoding="utf-8"):
-                    t = json.loads(line).get("text") or ""
-                    t = " ".join(t.split())
-                    if 0 < len(t) <= max_chars:
-                        seen[t] = None
+                with open(path, encoding="utf-8") as fh:
+                    for line in fh:
+                        t = " ".join((json.loads(line).get("text") or "").split())
+                        if 0 < len(t) <= max_chars:
+                            seen[t] = None
         out[lang] = list(seen)
     return out
 
@@ -181,7 +181,9 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--dup", type=float, default=0.2)
     p.add_argument("--big-rows", type=int, default=1_000_000)
-    p.add_argument("--big-minutes", type=float, default=10.0, help="stop the real-model big run after this long")
+    p.add_argument("--mem-rows", type=int, default=100_000, help="the smaller dump of the memory table")
+    p.add_argument("--big-minutes", type=float, default=10.0,
+                   help="stop each real-model run of the memory table after this long")
     p.add_argument("--kinds", default="baseline,default,workers2,dask2")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -193,7 +195,9 @@ def main() -> None:
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     texts = load_texts(args.data)
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         dump = tmp / "dump.csv"
@@ -230,6 +234,10 @@ def main() -> None:
         # peak RSS against input size
         big = tmp / "big.csv"
         write_dump(big, texts, args.big_rows, args.dup, seed=1)
+        mid = dump
+        if args.mem_rows != args.rows:
+            mid = tmp / "mid.csv"
+            write_dump(mid, texts, args.mem_rows, args.dup, seed=2)
         mem = Table(title="peak RSS in input size")
         for c in ("run", "input rows", "rows done", "seconds", "peak RSS MB", "RSS at 25% / 50% / 100% of run MB"):
             mem.add_column(c, justify="left" if c == "run" else "right")
@@ -240,17 +248,15 @@ def main() -> None:
             return " / ".join(f"{curve[min(int(f * len(curve)), len(curve) - 1)][1]:.0f}" for f in (0.25, 0.5, 1.0))
 
         if "default" in results:
-            r = results["default"]
-            mem.add_row("cxtext analyze (real model)", f"{args.rows:,}", f"{args.rows:,}", f"{r['wall']:.0f}",
-                        f"{r['peak_mb']:.0f}", quartiles(r["curve"]))
-            out = tmp / "big_out.csv"
-            rb = run_measured([*CXTEXT, "analyze", str(big), "-o", str(out), "--no-progress"],
-                              limit_s=60 * args.big_minutes, env=env)
-            done = rows_done(out) if rb["stopped"] else args.big_rows
-            note = " (stopped)" if rb["stopped"] else ""
-            mem.add_row(f"cxtext analyze (real model){note}", f"{args.big_rows:,}", f"{done:,}", f"{rb['wall']:.0f}",
-                        f"{rb['peak_mb']:.0f}", quartiles(rb["curve"]))
-        for n, path in ((args.rows, dump), (args.big_rows, big)):
+            for n, path in ((args.mem_rows, mid), (args.big_rows, big)):
+                out = tmp / f"mem_{n}.csv"
+                rb = run_measured([*CXTEXT, "analyze", str(path), "-o", str(out), "--no-progress"],
+                                  limit_s=60 * args.big_minutes, env=env)
+                done = rows_done(out) if rb["stopped"] else n
+                note = f" (stopped after {args.big_minutes:g} min)" if rb["stopped"] else ""
+                mem.add_row(f"cxtext analyze, real model{note}", f"{n:,}", f"{done:,}", f"{rb['wall']:.0f}",
+                            f"{rb['peak_mb']:.0f}", quartiles(rb["curve"]))
+        for n, path in ((args.mem_rows, mid), (args.big_rows, big)):
             out = tmp / f"mach_{n}.csv"
             rm = run_measured([sys.executable, __file__, "--child", "machinery", str(path), str(out)], env=env)
             mem.add_row("job machinery, stand-in encoder", f"{n:,}", f"{n:,}", f"{rm['wall']:.0f}",
