@@ -10,14 +10,15 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast eval bench train clean help
+.PHONY: install demo test test-fast eval bench train train-themes clean help
 
 help:
 	@echo "make demo     install, then score data/sample/survey_sample.csv and print a summary"
 	@echo "make test     install, then run the test suite"
 	@echo "make eval     accuracy on ../shared/datasets (dev + test splits)"
 	@echo "make bench    bench/analyze_speed.py"
-	@echo "make train    retrain models/sentiment on the public train splits"
+	@echo "make train    retrain models/sentiment on the public train splits (CPU recipe: top 6 layers)"
+	@echo "make train-themes  retrain models/themes (default taxonomy) on the public aspect datasets"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,9 @@ bench: install
 
 train: install
 	$(VENV)/bin/cxtext train --data ../shared/datasets --out models/sentiment
+
+train-themes: install
+	$(VENV)/bin/cxtext train-themes --public ../shared/datasets --out models/themes
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

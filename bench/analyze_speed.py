@@ -8,7 +8,9 @@ Texts: N short Chinese comments (online_shopping_10_cats, <= 60 characters) and 
 Rows, each in a fresh subprocess so peak RSS is its own (model load included, warm-up excluded from time):
   baseline      sentence-transformers `encode` (batch 32) of the same fine-tuned encoder + our head
   torch-fp32    cxtext Pipeline.analyze, torch fp32 encoder
-  onnx-int8     cxtext Pipeline.analyze, int8 ONNX encoder (the default)
+  onnx-int8     cxtext Pipeline.analyze, int8 ONNX encoder (the default), sentiment only (themes off)
+  onnx-int8+themes   the same plus theme coding with the default taxonomy (the default pipeline); its
+                "x sentiment" column is its time over onnx-int8's (issue target: <= 1.5)
 "labels = baseline" is the share of sentiment labels identical to the baseline's (fp32), then the same among
 comments the baseline labels with confidence >= 0.7 (int8 flips sit at the decision boundary); "cosine to
 baseline" compares the pooled vectors the head sees (int8 vs fp32 agreement).
@@ -77,7 +79,8 @@ def child(kind: str, texts_file: str, out_file: str) -> None:
             labels, _, conf = head.decide(embed(batch))
             return labels, conf.tolist()
     else:
-        pipe = Pipeline.load(runtime=kind)
+        runtime, _, extra = kind.partition("+")
+        pipe = Pipeline.load(runtime=runtime, themes=extra == "themes")
         embed = pipe.embed
 
         def run(batch):
@@ -100,7 +103,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets")
     p.add_argument("--n", type=int, default=2000)
-    p.add_argument("--kinds", default="baseline,torch-fp32,onnx-int8")
+    p.add_argument("--kinds", default="baseline,torch-fp32,onnx-int8,onnx-int8+themes")
     p.add_argument("--model-dir", type=Path, default=None, help="models folder (default: the shipped models/)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -129,7 +132,8 @@ def main() -> None:
     from rich.table import Table
 
     table = Table(title=f"bench/analyze_speed.py: {args.n} short comments per language, 2 cores")
-    for c in ("lang", "runtime", "n", "seconds", "comments/s", "x baseline", "peak RSS MB", "labels = baseline %",
+    for c in ("lang", "runtime", "n", "seconds", "comments/s", "x baseline", "x sentiment", "peak RSS MB",
+              "labels = baseline %",
               "same, baseline conf >= 0.7", "cosine to baseline (mean / min)"):
         table.add_column(c, justify="left" if c in ("lang", "runtime") else "right")
     for (lang, kind), r in results.items():
@@ -137,6 +141,8 @@ def main() -> None:
         n = len(texts[lang])
         speed = n / r["seconds"]
         ratio = f"{speed / (n / base['seconds']):.2f}" if base else "-"
+        alone = results.get((lang, kind.partition("+")[0])) if "+" in kind else None
+        cost = f"{r['seconds'] / alone['seconds']:.2f}" if alone else "-"
         agree = conf_agree = "-"
         if base:
             same = np.array(r["labels"]) == np.array(base["labels"])
@@ -145,9 +151,9 @@ def main() -> None:
             conf_agree = f"{100 * same[sure].mean():.2f} (n={sure.sum()})"
         cos = (r["vectors"] * base["vectors"]).sum(1) if base else None
         cos_txt = f"{cos.mean():.4f} / {cos.min():.4f}" if cos is not None else "-"
-        table.add_row(lang, kind, str(n), f"{r['seconds']:.1f}", f"{speed:.1f}", ratio, f"{r['rss_mb']:.0f}", agree,
+        table.add_row(lang, kind, str(n), f"{r['seconds']:.1f}", f"{speed:.1f}", ratio, cost, f"{r['rss_mb']:.0f}", agree,
                       conf_agree, cos_txt)
-    Console(width=140).print(table)
+    Console(width=170).print(table)
 
 
 if __name__ == "__main__":

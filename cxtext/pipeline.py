@@ -23,6 +23,7 @@ from cxtext.sentiment.model import SentimentModel, load_sentiment_model
 from cxtext.text.language import detect_language
 from cxtext.themes.decide import Selected, evidence_for, select_themes
 from cxtext.themes.features import clause_vectors
+from cxtext.themes.train import polarity_features
 from cxtext.themes.model import ThemeModel, load_theme_model
 from cxtext.themes.taxonomy import Taxonomy
 from cxtext.text.normalize import clean_text, has_undecodable
@@ -69,11 +70,15 @@ def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encode
     """The theme model for ``taxonomy``: a trained one when given (or shipped for the default), else zero-shot."""
     if theme_model is not None:
         return load_theme_model(theme_model, taxonomy)
-    shipped = model_dir / "themes"
+    shipped_dir = model_dir / "themes"
     default = Taxonomy.default()
-    if (taxonomy is None or taxonomy.fingerprint() == default.fingerprint()) and (shipped / "manifest.json").exists():
-        return load_theme_model(shipped, default)
-    return ThemeModel.zero_shot_from(taxonomy or default, encoder)
+    shipped = load_theme_model(shipped_dir, default) if (shipped_dir / "manifest.json").exists() else None
+    if shipped is not None and (taxonomy is None or taxonomy.fingerprint() == default.fingerprint()):
+        return shipped
+    model = ThemeModel.zero_shot_from(taxonomy or default, encoder)
+    if shipped is not None:  # the theme-sentiment head does not depend on the codeframe: reuse the shipped one
+        model.polarity_weight, model.polarity_bias = shipped.polarity_weight, shipped.polarity_bias
+    return model
 
 
 class Pipeline:
@@ -197,26 +202,25 @@ class Pipeline:
                 continue
             chosen.append(select_themes(probs[0], probs[1:], tm.ids, self.config.theme_threshold,
                                         self.config.max_themes))
-        # sentiment of evidence that is only part of a comment: the theme model's polarity head on the
-        # evidence clauses, or (without one) the sentiment model on the evidence text
+        # a theme whose evidence is the whole comment has the comment's sentiment; one whose evidence is part of
+        # it gets the theme model's sentiment head over its evidence clauses (no second sentiment-encoder pass),
+        # or, for a model without a head, the sentiment model on the evidence text
         partial = [(j, s) for j, sel in enumerate(chosen) for s in sel if not s.whole(len(clauses[j]))]
-        part_sent: dict[tuple[int, int], np.ndarray] = {}
+        theme_sent: dict[tuple[int, int], np.ndarray] = {}
         if partial:
             if tm.polarity_weight is not None:
-                ev = np.stack([clause_vecs[j][s.evidence].mean(axis=0) for j, s in partial])
-                ev /= np.maximum(np.linalg.norm(ev, axis=1, keepdims=True), 1e-12)
-                probs = tm.polarity(ev)
+                probs = tm.polarity(polarity_features([(j, s.evidence) for j, s in partial], clause_vecs))
             else:
                 ev_text = [" ".join(clauses[j][c] for c in s.evidence) for j, s in partial]
                 probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
-            part_sent = {(j, s.k): p for (j, s), p in zip(partial, probs)}
+            theme_sent = {(j, s.k): p for (j, s), p in zip(partial, probs)}
         labels = tuple(self.sentiment.labels)
         out = []
         for j, (t, sel) in enumerate(zip(texts, chosen)):
             lang = detect_language(t)
             hits = []
             for s in sel:
-                senti = part_sent.get((j, s.k), doc_sent[j])
+                senti = theme_sent.get((j, s.k), doc_sent[j])
                 theme = tm.taxonomy.themes[s.k]
                 m = int(np.argmax(senti))
                 hits.append(ThemeHit(

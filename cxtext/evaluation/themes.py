@@ -121,10 +121,10 @@ def run_theme_eval(data_dir: Path, pipe, datasets=ASPECT_SETS, split: str = "tes
     from cxtext.themes.train import train_theme_model
 
     enc = _Memo(pipe.theme_encoder or pipe.encoder)
-    saved = pipe.themes, pipe.theme_encoder
+    saved = pipe.themes, pipe.theme_encoder, pipe.encoder
     rows = []
     try:
-        pipe.theme_encoder = enc
+        pipe.theme_encoder, pipe.encoder = enc, _Memo(pipe.encoder)
         for name in datasets:
             if not has_split(data_dir, name, split):
                 log(f"skip {name}: no {split} split in {data_dir}")
@@ -144,7 +144,7 @@ def run_theme_eval(data_dir: Path, pipe, datasets=ASPECT_SETS, split: str = "tes
                 log(f"{name} {split} {path}: detect micro-F1 {s['detect_micro_f1']} macro-F1 {s['detect_macro_f1']} "
                     f"polarity {s['polarity_acc']} ({s['polarity_n']} pairs)")
     finally:
-        pipe.themes, pipe.theme_encoder = saved
+        pipe.themes, pipe.theme_encoder, pipe.encoder = saved
     return rows
 
 

@@ -39,7 +39,8 @@ def add_parsers(sub) -> None:
 def _train_themes(args) -> int:
     from cxtext.errors import CxTextError
     from cxtext.themes.taxonomy import Taxonomy
-    from cxtext.themes.train import ThemeTrainConfig, public_training_data, read_labelled, train_theme_model
+    from cxtext.themes.train import (ThemeTrainConfig, public_sentiment_data, public_training_data, read_labelled,
+                                     train_theme_model)
 
     if (args.data is None) == (args.public is None):
         raise CxTextError("Pass exactly one of --data LABELLED.jsonl or --public DATASETS_FOLDER.")
@@ -59,7 +60,9 @@ def _train_themes(args) -> int:
     build_encoder()
     encoder = load_theme_encoder(default_encoder_dir(), PipelineConfig(runtime=args.runtime))
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    model = train_theme_model(taxonomy, data, encoder, ThemeTrainConfig(min_examples=args.min_examples), log=log)
+    sentiment_data = public_sentiment_data(args.public) if args.public is not None else []
+    model = train_theme_model(taxonomy, data, encoder, ThemeTrainConfig(min_examples=args.min_examples),
+                              sentiment_data=sentiment_data, log=log)
     model.save(args.out, extra={"data": provenance, "theme_encoder": "multilingual-e5-small (base, "
                                 f"{args.runtime})"})
     print(f"saved {args.out}")

@@ -78,8 +78,14 @@ def read_labelled(path: Path, taxonomy: Taxonomy) -> list[LabelledComment]:
 
 
 def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, cfg: ThemeTrainConfig | None = None,
-                      base: ThemeModel | None = None, log=print) -> ThemeModel:
-    """Fit detectors for themes with enough labels (zero-shot prototypes for the rest) and a sentiment head."""
+                      base: ThemeModel | None = None, sentiment_data: list[tuple[str, str]] = (),
+                      log=print) -> ThemeModel:
+    """Fit detectors for themes with enough labels (zero-shot prototypes for the rest) and a sentiment head.
+
+    ``encoder`` is the theme encoder. The sentiment head reads the theme encoder's vector of a theme's
+    evidence clauses, so a comment needs no second pass of the sentiment encoder. ``sentiment_data``
+    ((text, label) pairs with document labels) adds general sentiment examples to the labelled themes'.
+    """
     from sklearn.linear_model import LogisticRegression
 
     cfg = cfg or ThemeTrainConfig()
@@ -103,20 +109,23 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
         f" {k_all - int(trained.sum()) - 1} zero-shot; {len(data)} comments, {time.time() - t0:.0f}s")
 
     # sentiment head over each labelled theme's evidence clauses
-    feats, ys = [], []
+    pairs, ys = [], []
     for j, d in enumerate(data):
         labelled = {t: s for t, s in d.themes.items() if s is not None}
         if not labelled:
             continue
         p_cl = model.probabilities(per_text[j])
         for tid, senti in labelled.items():
-            ev = evidence_for(taxonomy.ids.index(tid), p_cl, cfg.threshold)
-            v = per_text[j][ev].mean(axis=0)
-            feats.append(v / max(float(np.linalg.norm(v)), 1e-12))
+            pairs.append((j, evidence_for(taxonomy.ids.index(tid), p_cl, cfg.threshold)))
             ys.append(SENTIMENT_LABELS.index(senti))
+    feats = polarity_features(pairs, per_text)
+    if sentiment_data:
+        _, _, sdocs = clause_vectors(encoder, [t for t, _ in sentiment_data])
+        feats = np.vstack([feats, sdocs]) if len(feats) else sdocs
+        ys += [SENTIMENT_LABELS.index(y) for _, y in sentiment_data]
     if len(set(ys)) >= 2:
-        clf = LogisticRegression(C=cfg.polarity_C, max_iter=3000, random_state=cfg.seed).fit(np.stack(feats), ys)
-        w = np.zeros((len(SENTIMENT_LABELS), dim), np.float32)
+        clf = LogisticRegression(C=cfg.polarity_C, max_iter=3000, random_state=cfg.seed).fit(feats, ys)
+        w = np.zeros((len(SENTIMENT_LABELS), feats.shape[1]), np.float32)
         b = np.full(len(SENTIMENT_LABELS), -30.0, np.float32)  # a class never seen is never predicted
         if len(clf.classes_) == 2:  # binary: sklearn keeps one row for the second class
             c0, c1 = clf.classes_
@@ -126,11 +135,22 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
             for row, c in enumerate(clf.classes_):
                 w[c], b[c] = clf.coef_[row], clf.intercept_[row]
         model.polarity_weight, model.polarity_bias = w, b
-        log(f"theme sentiment head: {len(ys)} labelled (comment, theme) pairs")
+        log(f"theme sentiment head: {len(pairs)} labelled (comment, theme) pairs + {len(sentiment_data)} documents")
     model.manifest = {**model.manifest, "training": {
-        "comments": len(data), "labels_per_theme": counts, "sentiment_pairs": len(ys),
+        "comments": len(data), "labels_per_theme": counts, "sentiment_pairs": len(pairs),
+        "sentiment_documents": len(sentiment_data),
         "config": cfg.__dict__, "seconds": round(time.time() - t0, 1)}}
     return model
+
+
+def polarity_features(pairs, clause_vecs) -> np.ndarray:
+    """The theme-sentiment head's input for (text index, evidence clause indices) pairs: the normalised mean
+    of the evidence clauses' theme-encoder vectors."""
+    out = []
+    for j, ev in pairs:
+        v = clause_vecs[j][ev].mean(axis=0)
+        out.append(v / max(float(np.linalg.norm(v)), 1e-12))
+    return np.stack(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 
 
 def public_training_data(data_dir: Path) -> tuple[list[LabelledComment], dict]:
@@ -148,3 +168,26 @@ def public_training_data(data_dir: Path) -> tuple[list[LabelledComment], dict]:
         counts[name] = len(rows)
         data.extend(rows)
     return data, {"datasets": counts, "split": "train", "mapping": "cxtext/themes/default_mapping.yaml"}
+
+
+def public_sentiment_data(data_dir: Path, per_dataset: int = 3000, seed: int = 13) -> list[tuple[str, str]]:
+    """Document-labelled *train* sentences (Chinese and English) for the theme-sentiment head, leak-filtered."""
+    import random
+
+    from cxtext.evaluation.datasets import SENTIMENT_SETS, has_split, sentiment_examples
+    from cxtext.sentiment.train import loose_key
+
+    held_out = set()
+    for name in SENTIMENT_SETS:
+        for split in ("dev", "test"):
+            if has_split(data_dir, name, split):
+                held_out.update(loose_key(t) for t in sentiment_examples(data_dir, name, split)[0])
+    rng = random.Random(seed)
+    out = []
+    for name in ("chnsenticorp", "online_shopping_10_cats", "uci_sentences"):
+        if not has_split(data_dir, name, "train"):
+            continue
+        pairs = [(t, y) for t, y in zip(*sentiment_examples(data_dir, name, "train")) if loose_key(t) not in held_out]
+        rng.shuffle(pairs)
+        out.extend(pairs[:per_dataset])
+    return out
