@@ -33,6 +33,9 @@ def add_parsers(sub) -> None:
     t.add_argument("--out", type=Path, required=True, help="folder to write the theme model to")
     t.add_argument("--min-examples", type=int, default=4, help="labelled comments a theme needs for a detector")
     t.add_argument("--runtime", choices=["onnx-int8", "torch-fp32"], default="onnx-int8")
+    t.add_argument("--combine", choices=["trained", "max"], default=None,
+                   help="trained detector only (default for --data), or the higher of trained and zero-shot "
+                        "(default for --public, whose labels cover restaurants and cars only)")
     t.set_defaults(func=_train_themes)
 
 
@@ -61,8 +64,12 @@ def _train_themes(args) -> int:
     encoder = load_theme_encoder(default_encoder_dir(), PipelineConfig(runtime=args.runtime))
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     sentiment_data = public_sentiment_data(args.public) if args.public is not None else []
+    from cxtext.themes.model import ThemeModel
+
+    base = ThemeModel.zero_shot_from(taxonomy, encoder)
+    base.combine = args.combine or ("max" if args.public is not None else "trained")
     model = train_theme_model(taxonomy, data, encoder, ThemeTrainConfig(min_examples=args.min_examples),
-                              sentiment_data=sentiment_data, log=log)
+                              base=base, sentiment_data=sentiment_data, log=log)
     model.save(args.out, extra={"data": provenance, "theme_encoder": "multilingual-e5-small (base, "
                                 f"{args.runtime})"})
     print(f"saved {args.out}")

@@ -29,6 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cxtext.errors import ConfigError
 
 OTHER = "other"
+# What "no particular theme" sounds like: the `other` theme's prototype competes with every theme in zero-shot
+# classification, so generic praise or filler ("ok", "好评") lands in `other` instead of the least-bad theme.
+OTHER_EXAMPLES = ["ok", "good", "great, thanks", "no comment", "everything was fine", "nothing to add",
+                  "好评", "不错", "满意", "还行", "一般般", "没什么好说的"]
 _ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -101,7 +105,7 @@ class Taxonomy(BaseModel):
                     raise ConfigError(f"{self.source or 'taxonomy'}: theme {t.id!r}, field 'parent': {t.parent!r} is "
                                       "itself a sub-theme; only one level of sub-themes is allowed.")
         if OTHER not in ids:
-            self.themes.append(Theme(id=OTHER, name="Other", name_zh="其他",
+            self.themes.append(Theme(id=OTHER, name="Other", name_zh="其他", examples=list(OTHER_EXAMPLES),
                                      description="Feedback that fits none of the other themes."))
 
     # --- loading ---------------------------------------------------------------------------
