@@ -50,11 +50,14 @@ class ZeroShot:
 
     def probabilities(self, cos: np.ndarray, other: int | None = None) -> np.ndarray:
         best = cos.max(axis=-1, keepdims=True)
-        p = 1 / (1 + np.exp(-self.scale * (cos - best + self.margin)))
-        p = p / (1 + np.exp(-self.floor_scale * (cos - self.floor)))
+        p = _sigmoid(self.scale * (cos - best + self.margin)) * _sigmoid(self.floor_scale * (cos - self.floor))
         if other is not None:
-            p = p / (1 + np.exp(-self.other_scale * (cos - cos[:, other: other + 1])))
+            p = p * _sigmoid(self.other_scale * (cos - cos[:, other: other + 1]))
         return p.astype(np.float32)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
 
 
 @dataclass
@@ -101,7 +104,7 @@ class ThemeModel:
         p = self.zero_shot.probabilities(cos, other)
         if self.weight is not None and self.trained is not None and self.trained.any():
             logits = vectors @ self.weight.T + self.bias
-            p_trained = 1 / (1 + np.exp(-logits))
+            p_trained = _sigmoid(logits)
             # "max" keeps zero-shot recall where the labelled data did not reach (e.g. restaurant "service"
             # labels do not cover a Chinese e-commerce "客服" comment)
             p = np.where(self.trained[None, :], np.maximum(p_trained, p) if self.combine == "max" else p_trained, p)
