@@ -76,7 +76,8 @@ def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encode
     if shipped is not None and (taxonomy is None or taxonomy.fingerprint() == default.fingerprint()):
         return shipped
     model = ThemeModel.zero_shot_from(taxonomy or default, encoder)
-    if shipped is not None:  # the theme-sentiment head does not depend on the codeframe: reuse the shipped one
+    if shipped is not None and shipped.prototypes.shape[1] == model.prototypes.shape[1]:
+        # the theme-sentiment head does not depend on the codeframe: reuse the shipped one
         model.polarity_weight, model.polarity_bias = shipped.polarity_weight, shipped.polarity_bias
     return model
 
@@ -98,6 +99,7 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self.redactor = redactor or PiiRedactor()  # used when config.redact_pii
         self.themes = themes  # None: no theme coding
+        self.model_dir = default_model_dir()  # where the shipped theme model lives (set by load)
         self.theme_encoder = theme_encoder  # None: themes are read from the sentiment encoder's vectors
 
     @classmethod
@@ -135,7 +137,9 @@ class Pipeline:
         if config.themes:
             theme_encoder = load_theme_encoder(encoder_dir, config)
             themes = _load_themes(model_dir, taxonomy, theme_model, theme_encoder)
-        return cls(encoder, sentiment, config, themes=themes, theme_encoder=theme_encoder)
+        pipe = cls(encoder, sentiment, config, themes=themes, theme_encoder=theme_encoder)
+        pipe.model_dir = model_dir
+        return pipe
 
     def analyze(self, comments: Iterable[Comment | Mapping | str]) -> list[Analysis]:
         """Analyse a batch of comments; one result per input, in order, ids carried through.
@@ -229,6 +233,21 @@ class Pipeline:
                     evidence=" ".join(clauses[j][c] for c in s.evidence) if not s.whole(len(clauses[j])) else t))
             out.append(hits)
         return out
+
+    def use_taxonomy(self, taxonomy: Taxonomy | Mapping, version: int | str | None = None) -> None:
+        """Code comments against another codeframe from now on (zero-shot; the shipped model for the default).
+
+        Example:
+            >>> pipe.use_taxonomy({"name": "venue", "themes": [{"id": "parking", "name": "Parking",
+            ...                    "description": "Finding a place to park."}]})       # doctest: +SKIP
+        """
+        if not isinstance(taxonomy, Taxonomy):
+            taxonomy = Taxonomy.from_dict({"name": "custom", **dict(taxonomy)},
+                                          source=f"taxonomy version {version}" if version is not None else "taxonomy")
+        if version is not None:
+            taxonomy = taxonomy.model_copy(update={"version": version})
+        encoder = self.theme_encoder or self.encoder
+        self.themes = _load_themes(self.model_dir, taxonomy, None, encoder)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The pooled vectors the sentiment head sees (cleaned text), for analysis and plots."""

@@ -1,7 +1,7 @@
 """``GET /v1/taxonomy`` and ``PUT /v1/taxonomy``: the codeframe, versioned; stored analyses record the version used.
 
-Until ``cxtext.themes.Taxonomy`` is available a taxonomy is checked for its shape only (a ``themes`` list of
-objects with unique ``id`` and a ``name``) and stored; the pipeline uses it once the themes module can load it.
+A taxonomy is validated by ``cxtext.themes.Taxonomy`` (the same rules as a YAML file), stored as a new version,
+and made the pipeline's codeframe (``Pipeline.use_taxonomy``: zero-shot, or the shipped model for the default).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def validate_taxonomy(doc: Any) -> dict[str, Any]:
     except ImportError:
         return doc
     try:
-        Taxonomy.model_validate(doc) if hasattr(Taxonomy, "model_validate") else Taxonomy(doc)
+        Taxonomy.from_dict({"name": "api", **doc}, source="PUT /v1/taxonomy")
     except Exception as exc:  # noqa: BLE001 - any validation failure is the client's document
         raise deps.ApiError(422, "InvalidTaxonomy", f"the taxonomy does not validate: {exc}") from None
     return doc

@@ -151,15 +151,18 @@ def test_api_alert_rule_bad_input(service):
 
 def test_api_taxonomy_is_versioned(service):
     assert service.get("/v1/taxonomy").status_code == 404
-    doc = {"themes": [{"id": "delivery", "name": "Delivery"}]}
+    doc = {"themes": [{"id": "delivery", "name": "Delivery", "description": "Shipping and couriers."}]}
     assert service.put("/v1/taxonomy", json=doc).json()["version"] == 1
-    doc2 = {"themes": [{"id": "delivery", "name": "Delivery"}, {"id": "price", "name": "Price"}]}
+    doc2 = {"themes": [{"id": "delivery", "name": "Delivery", "description": "Shipping and couriers."},
+                       {"id": "price", "name": "Price", "description": "Prices and value."}]}
     assert service.put("/v1/taxonomy", json=doc2).json()["version"] == 2
     got = service.get("/v1/taxonomy").json()
     assert got["version"] == 2 and got["taxonomy"] == doc2
     bad = service.put("/v1/taxonomy", json={"themes": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]})
     assert bad.status_code == 422 and "'a' is used twice" in bad.json()["detail"]
     assert service.put("/v1/taxonomy", json={"topics": []}).status_code == 422
+    no_description = service.put("/v1/taxonomy", json={"themes": [{"id": "a", "name": "A"}]})
+    assert no_description.status_code == 422 and "field 'description'" in no_description.json()["detail"]
 
 
 def test_api_auth_missing_and_wrong_keys(service):

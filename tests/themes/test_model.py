@@ -162,3 +162,17 @@ def test_themes_load_zero_shot_for_a_user_taxonomy_uses_no_trained_model(tmp_pat
     model = pl._load_themes(tmp_path, TAX, None, TopicEncoder())
     assert model.trained is None and model.ids == TAX.ids
     assert isinstance(Pipeline, type)
+
+
+def test_themes_use_taxonomy_switches_the_codeframe(fake_pipeline, tmp_path):
+    from cxtext.errors import ConfigError
+
+    fake_pipeline.theme_encoder = TopicEncoder()
+    fake_pipeline.model_dir = tmp_path  # no shipped theme model here
+    fake_pipeline.use_taxonomy({"themes": [{"id": "price", "name": "Price", "description": "price, expensive"}]},
+                               version=3)
+    assert fake_pipeline.themes.ids == ["price", OTHER]
+    assert fake_pipeline.themes.taxonomy.version == 3
+    assert [t.id for t in fake_pipeline.analyze(["too expensive"])[0].themes] == ["price"]
+    with pytest.raises(ConfigError, match="field 'description'"):
+        fake_pipeline.use_taxonomy({"themes": [{"id": "price", "name": "Price"}]})
