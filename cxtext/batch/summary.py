@@ -52,10 +52,38 @@ def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         t = pd.crosstab(band[ok.index], ok["sentiment"], normalize="index").mul(100).round(1)
         t.insert(0, "n", band[ok.index].value_counts().reindex(t.index).values)
         tables["Sentiment by NPS band (% of rows)"] = t.reset_index(names="NPS band")
+    if "themes_json" in df.columns:
+        tables["Themes (per-theme sentiment)"] = theme_table(ok, score_col)
     errors = df["error"].dropna()
     if len(errors):
         tables["Rows not analysed"] = errors.str.split(":").str[0].value_counts().rename_axis("reason").reset_index()
     return tables
+
+
+def theme_table(ok: pd.DataFrame, score_col: str | None = None) -> pd.DataFrame:
+    """Per theme: comments, share of comments, the theme's own sentiment mix, and NPS of its comments."""
+    import json
+
+    rows: dict[str, dict] = {}
+    for idx, raw in ok["themes_json"].items():
+        try:
+            hits = json.loads(raw) if isinstance(raw, str) and raw else []
+        except json.JSONDecodeError:
+            continue
+        for h in hits:
+            r = rows.setdefault(h["id"], {"theme": h["id"], "n": 0, "negative": 0, "positive": 0, "idx": []})
+            r["n"] += 1
+            r["negative"] += h.get("sentiment") == "negative"
+            r["positive"] += h.get("sentiment") == "positive"
+            r["idx"].append(idx)
+    out = []
+    for r in sorted(rows.values(), key=lambda r: -r["n"]):
+        row = {"theme": r["theme"], "n": r["n"], "% of comments": round(100 * r["n"] / max(len(ok), 1), 1),
+               "% negative": round(100 * r["negative"] / r["n"], 1), "% positive": round(100 * r["positive"] / r["n"], 1)}
+        if score_col:
+            row["NPS"] = nps(ok.loc[r["idx"], score_col])
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def print_summary(path: Path, text_column: str = "text", worst: int = 5) -> str:
