@@ -222,6 +222,7 @@ class Pipeline:
         out = []
         for j, (t, sel) in enumerate(zip(texts, chosen)):
             lang = detect_language(t)
+            joiner = "" if lang in ("zh", "mixed") else " "  # clauses are stripped; Chinese takes no spaces
             hits = []
             for s in sel:
                 senti = theme_sent.get((j, s.k), doc_sent[j])
@@ -230,7 +231,7 @@ class Pipeline:
                 hits.append(ThemeHit(
                     id=theme.id, name=theme.label(lang), confidence=round(min(max(s.confidence, 0.0), 1.0), 4),
                     sentiment=labels[m], sentiment_confidence=round(float(senti[m]), 4),
-                    evidence=" ".join(clauses[j][c] for c in s.evidence) if not s.whole(len(clauses[j])) else t))
+                    evidence=joiner.join(clauses[j][c] for c in s.evidence) if not s.whole(len(clauses[j])) else t))
             out.append(hits)
         return out
 

@@ -33,26 +33,32 @@ FORMAT = "cxtext-themes/1"
 
 @dataclass(frozen=True)
 class ZeroShot:
-    """Calibration of prototype similarity: p = rel * above_other * floor_gate, each a sigmoid.
+    """Calibration of prototype similarity: p = sigmoid(scale * (cos - best + margin)) * sigmoid(spread_scale *
+    (best - mean cos of the other themes - spread)).
 
-    ``rel``: the theme is (close to) the best match among the taxonomy's themes (within ``margin``);
-    ``above_other``: it matches better than the ``other`` prototype (generic comments: "ok", "好评"), so a
-    comment about nothing in particular gets ``other``, not the least-bad theme; ``floor_gate``: its
-    similarity is above ``floor``. scale, margin and floor were chosen on the MAMS-ACSA *dev* split
-    (detection micro-F1); other_scale by hand on generic comments.
+    The first factor keeps the themes (close to) the best match; the second asks the best theme to stand out
+    from the rest of the codeframe, so a comment about nothing in particular ("ok", "好评"), which is about
+    equally (dis)similar to every theme, gets ``other`` rather than the least-bad theme. Relative similarities work
+    across languages, where absolute ones do not (a Chinese comment is less similar to an English definition
+    than an English comment is). scale and margin were chosen on the MAMS-ACSA *dev* split (detection
+    micro-F1), spread on MAMS-ACSA dev with a look at generic comments.
     """
 
     scale: float = 60.0
     margin: float = 0.02
-    floor: float = 0.80
-    floor_scale: float = 80.0
-    other_scale: float = 150.0
+    spread: float = 0.02
+    spread_scale: float = 150.0
 
     def probabilities(self, cos: np.ndarray, other: int | None = None) -> np.ndarray:
+        if other is not None:  # `other` is not a theme to stand out from: it is what is left
+            cos = np.delete(cos, other, axis=1)
         best = cos.max(axis=-1, keepdims=True)
-        p = _sigmoid(self.scale * (cos - best + self.margin)) * _sigmoid(self.floor_scale * (cos - self.floor))
+        k = cos.shape[1]
+        rest = (cos.sum(axis=1, keepdims=True) - best) / max(k - 1, 1)  # mean of the themes but the best
+        # a comment is "about something" when its best theme stands out; then every theme near the best counts
+        p = _sigmoid(self.scale * (cos - best + self.margin)) * _sigmoid(self.spread_scale * (best - rest - self.spread))
         if other is not None:
-            p = p * _sigmoid(self.other_scale * (cos - cos[:, other: other + 1]))
+            p = np.insert(p, other, 0.0, axis=1)
         return p.astype(np.float32)
 
 
@@ -181,5 +187,6 @@ def load_theme_model(path: Path | str, taxonomy: Taxonomy | None = None) -> Them
     t = load_file(str(path / manifest["files"]["weights"]))
     return ThemeModel(
         own, t["prototypes"], t["weight"], t["bias"], t["trained"].astype(bool),
-        ZeroShot(**manifest.get("zero_shot", {})), t.get("polarity_weight"), t.get("polarity_bias"),
+        ZeroShot(**{k: v for k, v in manifest.get("zero_shot", {}).items() if k in ZeroShot.__dataclass_fields__}),
+        t.get("polarity_weight"), t.get("polarity_bias"),
         combine=manifest.get("combine", "trained"), manifest=manifest, path=path)

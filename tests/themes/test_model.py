@@ -32,9 +32,12 @@ class TopicEncoder:
         for i, t in enumerate(texts):
             low = t.lower()
             h = hashlib.sha256(t.encode()).digest()
-            out[i, 4:] = np.frombuffer(h[:8], dtype=np.uint8) / 255.0 * 0.3
+            out[i, 4:11] = np.frombuffer(h[:7], dtype=np.uint8) / 255.0 * 0.3  # dim 11: "about nothing"
             for axis, words in AXES.items():
                 out[i, axis] = sum(low.count(w) for w in words)
+            if not out[i, :4].any():  # about nothing: equally far from every theme
+                out[i, 4:] = 0.0
+                out[i, 11] = 1.0
             out[i] /= max(np.linalg.norm(out[i]), 1e-9)
         return out
 
