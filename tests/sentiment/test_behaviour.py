@@ -63,7 +63,9 @@ def test_behaviour_emoji_moves_score(pipeline, happy, angry):
         strict=True, reason="known weakness (model card): English factual statements about orders and payment "
                             "lean negative; the training data has 437 English neutral sentences, all about restaurants")),
     "我是周二下午收到的包裹。",
-    "这次买的是两个手机壳和一根数据线。",
+    pytest.param("这次买的是两个手机壳和一根数据线。", marks=pytest.mark.xfail(
+        strict=True, reason="known weakness (model card): the all-layer model trained on 49k online_shopping reviews "
+                            "(two classes) reads a plain Chinese purchase statement as positive (score 0.84)")),
 ])
 def test_behaviour_neutral_factual(pipeline, text):
     a = _one(pipeline, text)
