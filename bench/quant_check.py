@@ -77,40 +77,10 @@ def export_fp32(model_dir: Path, path: Path) -> None:
 
 
 def to_nbits8(src: Path, dst: Path, block: int) -> None:
-    """Every MatMul with a constant weight -> MatMulNBits (8 bit, symmetric, per block of ``block`` along K)."""
-    import onnx
-    from onnx import helper, numpy_helper
+    """Every MatMul with a constant weight -> MatMulNBits (the shipped export's rewrite)."""
+    from cxtext.encoders.onnx_export import weights_to_nbits8
 
-    m = onnx.load(str(src))
-    g = m.graph
-    inits = {i.name: i for i in g.initializer}
-    nodes = []
-    for n in g.node:
-        if n.op_type != "MatMul" or n.input[1] not in inits:
-            nodes.append(n)
-            continue
-        w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)  # (K, N)
-        k, cols = w.shape
-        nb = -(-k // block)
-        wt = np.zeros((cols, nb * block), np.float32)
-        wt[:, :k] = w.T
-        wb = wt.reshape(cols, nb, block)
-        scale = np.abs(wb).max(-1) / 127.0
-        scale[scale == 0] = 1.0
-        q = (np.clip(np.rint(wb / scale[..., None]), -128, 127) + 128).astype(np.uint8)  # zero point 128 (default)
-        bn, sn = n.input[1] + "_q8", n.input[1] + "_q8_scales"
-        g.initializer.extend([numpy_helper.from_array(q, bn), numpy_helper.from_array(scale.reshape(-1), sn)])
-        nodes.append(helper.make_node("MatMulNBits", [n.input[0], bn, sn], list(n.output), name=n.name + "_q8",
-                                      domain="com.microsoft", K=k, N=cols, bits=8, block_size=block,
-                                      accuracy_level=4))
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    keep = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
-    m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    onnx.save(m, str(dst))
+    weights_to_nbits8(src, dst, block)
 
 
 def build_variants(model_dir: Path, tmp: Path, calib_texts: list[str], keep: int) -> dict[str, Path]:
