@@ -34,7 +34,6 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,30 +49,9 @@ def read(data: Path, name: str, split: str) -> list[str]:
 
 
 def export_fp32(model_dir: Path, path: Path) -> None:
-    import torch
-    from transformers import AutoModel
+    from cxtext.encoders.onnx_export import export_fp32_onnx
 
-    class Pooled(torch.nn.Module):
-        def __init__(self, encoder):
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids, attention_mask):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * m).sum(1) / m.sum(1)
-
-    model = Pooled(AutoModel.from_pretrained(str(model_dir))).eval()
-    ids = torch.tensor([[0, 6, 7, 2], [0, 6, 2, 1]], dtype=torch.long)
-    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"], output_names=["pooled"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "pooled": {0: "batch"}},
-            opset_version=17, dynamo=False,
-        )
+    export_fp32_onnx(model_dir, path)
 
 
 def to_nbits8(src: Path, dst: Path, block: int) -> None:

@@ -42,13 +42,29 @@ def export_onnx_int8(model_dir: Path, force: bool = False, block_size: int = BLO
     Every matrix product with a constant weight becomes ``MatMulNBits`` (8 bits, symmetric, one scale per
     ``block_size`` weights along K); activations stay float, so a text's vector does not depend on its batch.
     """
-    import torch
-    from transformers import AutoModel
-
     model_dir = Path(model_dir)
     target = onnx_path(model_dir)
     if not force and _is_current(model_dir):
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        fp32 = Path(tmp) / "model.fp32.onnx"
+        export_fp32_onnx(model_dir, fp32)
+        int8 = Path(tmp) / "model.int8.onnx"
+        weights_to_nbits8(fp32, int8, block_size)
+        shutil.move(str(int8), target)
+    (target.parent / "export.json").write_text(json.dumps({
+        "format": ONNX_FORMAT, "weights_mtime": (model_dir / "model.safetensors").stat().st_mtime,
+        "quantization": f"8-bit weights of every constant-weight MatMul (com.microsoft MatMulNBits, block "
+                        f"{block_size}, symmetric); embeddings and activations fp32; opset 17",
+    }, indent=2))
+    return target
+
+
+def export_fp32_onnx(model_dir: Path, path: Path) -> None:
+    """The encoder as an fp32 ONNX graph: ``input_ids``, ``attention_mask`` -> ``pooled`` (masked mean, unnormalised)."""
+    import torch
+    from transformers import AutoModel
 
     class Pooled(torch.nn.Module):
         def __init__(self, encoder):
@@ -63,26 +79,15 @@ def export_onnx_int8(model_dir: Path, force: bool = False, block_size: int = BLO
     model = Pooled(AutoModel.from_pretrained(str(model_dir))).eval()
     ids = torch.tensor([[0, 6, 7, 2], [0, 6, 2, 1]], dtype=torch.long)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # tracer warnings about shape checks folded to constants: the graph is checked against torch in tests
         warnings.simplefilter("ignore")
-        fp32 = Path(tmp) / "model.fp32.onnx"
         torch.onnx.export(
-            model, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"], output_names=["pooled"],
+            model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"], output_names=["pooled"],
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                           "pooled": {0: "batch"}},
             opset_version=17, dynamo=False,
         )
-        int8 = Path(tmp) / "model.int8.onnx"
-        weights_to_nbits8(fp32, int8, block_size)
-        shutil.move(str(int8), target)
-    (target.parent / "export.json").write_text(json.dumps({
-        "format": ONNX_FORMAT, "weights_mtime": (model_dir / "model.safetensors").stat().st_mtime,
-        "quantization": f"8-bit weights of every constant-weight MatMul (com.microsoft MatMulNBits, block "
-                        f"{block_size}, symmetric); embeddings and activations fp32; opset 17",
-    }, indent=2))
-    return target
 
 
 def weights_to_nbits8(src: Path, dst: Path, block: int = BLOCK_SIZE) -> None:
