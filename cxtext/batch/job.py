@@ -75,6 +75,7 @@ class BatchConfig(BaseModel):
     model_dir: Path | None = None
     taxonomy: Path | None = Field(None, description="taxonomy YAML (None: the shipped default codeframe)")
     theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy")
+    themes: bool = Field(True, description="code comments against the taxonomy (False: sentiment only)")
     progress: bool | None = Field(None, description="progress bar (default: when stderr is a terminal)")
     log_every: float = Field(30.0, gt=0, description="seconds between progress lines when not on a terminal")
 
@@ -267,7 +268,7 @@ class BatchJob:
                 "encoding": src.encoding, "chunk_rows": cfg.chunk_rows, "output_format": list(table_format(cfg.output)),
                 "runtime": cfg.runtime, "model_dir": str(cfg.model_dir) if cfg.model_dir else None,
                 "taxonomy": str(cfg.taxonomy) if cfg.taxonomy else None,
-                "theme_model": str(cfg.theme_model) if cfg.theme_model else None}
+                "theme_model": str(cfg.theme_model) if cfg.theme_model else None, "themes": cfg.themes}
 
     def _state(self, src: Source) -> JobState:
         cfg = self.cfg
@@ -316,7 +317,8 @@ class BatchJob:
                 if cfg.engine == "dask" and not cfg.scheduler and cfg.workers == 1:
                     threads = 1
                 self.factory = PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime, batch_size=cfg.batch_size,
-                                            threads=threads, taxonomy=cfg.taxonomy, theme_model=cfg.theme_model)
+                                            threads=threads, taxonomy=cfg.taxonomy, theme_model=cfg.theme_model,
+                                            themes=cfg.themes)
             if cfg.engine == "dask":
                 workers = cfg.workers if cfg.workers > 1 else None
                 return DaskEngine(self.factory, cfg.scheduler, workers, log=self.log)
@@ -324,7 +326,7 @@ class BatchJob:
         if self.pipeline is None:
             self.pipeline = (self.factory or PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime,
                                                           batch_size=cfg.batch_size, taxonomy=cfg.taxonomy,
-                                                          theme_model=cfg.theme_model))()
+                                                          theme_model=cfg.theme_model, themes=cfg.themes))()
         return InlineEngine(self.pipeline)
 
     def _max_chars(self) -> int:

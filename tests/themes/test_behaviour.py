@@ -57,3 +57,20 @@ themes:
     (r,) = pipe.analyze(["停车位太少了，找了半天"])  # a Chinese comment, an English-only codeframe
     assert r.themes[0].id == "parking"
     assert Taxonomy.load(path).ids[-1] == "other"
+
+
+def test_behaviour_cli_themes_columns_and_no_themes(tmp_path):
+    import pandas as pd
+
+    from cxtext.cli import main
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"id": ["a", "b"], "text": ["快递很快，但是客服态度很差", "I was charged twice"]}).to_csv(src, index=False)
+    assert main(["analyze", str(src), "-o", str(tmp_path / "with.csv"), "--no-progress"]) == 0
+    assert main(["analyze", str(src), "-o", str(tmp_path / "without.csv"), "--no-themes", "--no-progress"]) == 0
+    with_themes = pd.read_csv(tmp_path / "with.csv", keep_default_na=False)
+    without = pd.read_csv(tmp_path / "without.csv", keep_default_na=False)
+    assert "delivery" in with_themes.loc[0, "themes"].split(";")
+    assert "billing_payment" in with_themes.loc[1, "themes"].split(";")
+    assert list(without["themes"]) == ["", ""] and list(without["themes_json"]) == ["[]", "[]"]
+    assert list(without["sentiment"]) == list(with_themes["sentiment"])
