@@ -21,13 +21,12 @@ from cxtext.errors import ArtifactError, InvalidInputError
 from cxtext.schemas import Analysis, Comment, ThemeHit
 from cxtext.sentiment.model import SentimentModel, load_sentiment_model
 from cxtext.text.language import detect_language
-from cxtext.themes.decide import Selected, evidence_for, select_themes
-from cxtext.themes.features import clause_vectors
-from cxtext.themes.train import polarity_features
-from cxtext.themes.model import ThemeModel, load_theme_model
-from cxtext.themes.taxonomy import Taxonomy
 from cxtext.text.normalize import clean_text, has_undecodable
 from cxtext.text.pii import PiiRedactor, Redactor
+from cxtext.themes.decide import select_given, select_themes
+from cxtext.themes.features import clause_vectors, evidence_text, polarity_features
+from cxtext.themes.model import ThemeModel, load_theme_model
+from cxtext.themes.taxonomy import Taxonomy
 
 EMPTY_TEXT = "empty text: nothing to analyse"
 UNDECODABLE_TEXT = "undecodable bytes: the text is not valid UTF-8 (re-export as UTF-8, or pass --encoding)"
@@ -181,13 +180,14 @@ class Pipeline:
                     r.sentiment_score = round(float(score), 4)
                     r.sentiment_confidence = round(float(conf), 4)
             if self.themes is not None and self.config.themes:
-                for t, hits in zip(texts, self._themes(texts, vectors)):
+                languages = [results[todo[t][0]].language for t in texts]
+                for t, hits in zip(texts, self._themes(texts, vectors, languages)):
                     for i in todo[t]:
                         results[i].themes = hits
         return results
 
-    def _themes(self, texts: list[str], vectors: np.ndarray, force: list[list[str]] | None = None
-                ) -> list[list[ThemeHit]]:
+    def _themes(self, texts: list[str], vectors: np.ndarray, languages: list[str | None],
+                force: list[list[str]] | None = None) -> list[list[ThemeHit]]:
         """Themes of each text: theme probabilities per clause, then :func:`select_themes`, then sentiment.
 
         ``force`` (evaluation only) names, per text, the themes to report whatever their probability.
@@ -200,12 +200,11 @@ class Pipeline:
         for j, cv in enumerate(clause_vecs):
             probs = tm.probabilities(np.vstack([docs[j: j + 1], cv]))
             if force is not None:
-                best = np.maximum(probs[0], probs[1:].max(axis=0))
-                chosen.append([Selected(k, float(best[k]), evidence_for(k, probs[1:], self.config.theme_threshold))
-                               for k in (tm.ids.index(t) for t in force[j])])
-                continue
-            chosen.append(select_themes(probs[0], probs[1:], tm.ids, self.config.theme_threshold,
-                                        self.config.max_themes))
+                chosen.append(select_given(probs[0], probs[1:], [tm.ids.index(t) for t in force[j]],
+                                           self.config.theme_threshold))
+            else:
+                chosen.append(select_themes(probs[0], probs[1:], tm.ids, self.config.theme_threshold,
+                                            self.config.max_themes))
         # a theme whose evidence is the whole comment has the comment's sentiment; one whose evidence is part of
         # it gets the theme model's sentiment head over its evidence clauses (no second sentiment-encoder pass),
         # or, for a model without a head, the sentiment model on the evidence text
@@ -215,14 +214,13 @@ class Pipeline:
             if tm.polarity_weight is not None:
                 probs = tm.polarity(polarity_features([(j, s.evidence) for j, s in partial], clause_vecs))
             else:
-                ev_text = [" ".join(clauses[j][c] for c in s.evidence) for j, s in partial]
+                ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in partial]
                 probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
             theme_sent = {(j, s.k): p for (j, s), p in zip(partial, probs)}
         labels = tuple(self.sentiment.labels)
         out = []
         for j, (t, sel) in enumerate(zip(texts, chosen)):
-            lang = detect_language(t)
-            joiner = "" if lang in ("zh", "mixed") else " "  # clauses are stripped; Chinese takes no spaces
+            lang = languages[j]
             hits = []
             for s in sel:
                 senti = theme_sent.get((j, s.k), doc_sent[j])
@@ -231,7 +229,7 @@ class Pipeline:
                 hits.append(ThemeHit(
                     id=theme.id, name=theme.label(lang), confidence=round(min(max(s.confidence, 0.0), 1.0), 4),
                     sentiment=labels[m], sentiment_confidence=round(float(senti[m]), 4),
-                    evidence=joiner.join(clauses[j][c] for c in s.evidence) if not s.whole(len(clauses[j])) else t))
+                    evidence=t if s.whole(len(clauses[j])) else evidence_text(clauses[j], s.evidence, lang)))
             out.append(hits)
         return out
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from cxtext.evaluation.datasets import has_split, read_rows
 from cxtext.schemas import SENTIMENT_LABELS
+from cxtext.text.language import detect_language
 from cxtext.themes.taxonomy import OTHER, Taxonomy
 from cxtext.themes.train import LabelledComment
 
@@ -84,8 +85,9 @@ def score_themes(pipe, comments: list[LabelledComment], ids: list[str]) -> dict:
     """Detection micro/macro-F1 and polarity accuracy of ``pipe`` (its theme model) on labelled comments."""
     texts = [c.text for c in comments]
     vectors = pipe.encoder.encode(texts)
-    got = pipe._themes(texts, vectors)
-    forced = pipe._themes(texts, vectors, force=[list(c.themes) for c in comments])
+    languages = [detect_language(t) for t in texts]
+    got = pipe._themes(texts, vectors, languages)
+    forced = pipe._themes(texts, vectors, languages, force=[list(c.themes) for c in comments])
     cats = [i for i in ids if i != OTHER]
     tp = {c: 0 for c in cats}
     fp = dict(tp)

@@ -42,8 +42,13 @@ def add_parsers(sub) -> None:
 def _train_themes(args) -> int:
     from cxtext.errors import CxTextError
     from cxtext.themes.taxonomy import Taxonomy
-    from cxtext.themes.train import (ThemeTrainConfig, public_sentiment_data, public_training_data, read_labelled,
-                                     train_theme_model)
+    from cxtext.themes.train import (
+        ThemeTrainConfig,
+        public_sentiment_data,
+        public_training_data,
+        read_labelled,
+        train_theme_model,
+    )
 
     if (args.data is None) == (args.public is None):
         raise CxTextError("Pass exactly one of --data LABELLED.jsonl or --public DATASETS_FOLDER.")
@@ -62,7 +67,7 @@ def _train_themes(args) -> int:
 
     build_encoder()
     encoder = load_theme_encoder(default_encoder_dir(), PipelineConfig(runtime=args.runtime))
-    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    log = lambda m: print(m, file=sys.stderr)
     sentiment_data = public_sentiment_data(args.public) if args.public is not None else []
     from cxtext.themes.model import ThemeModel
 

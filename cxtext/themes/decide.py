@@ -40,6 +40,17 @@ def evidence_for(k: int, probs_clauses: np.ndarray, threshold: float) -> list[in
     return ev or [int(probs_clauses[:, k].argmax())]
 
 
+def comment_probabilities(probs_doc: np.ndarray, probs_clauses: np.ndarray) -> np.ndarray:
+    """A theme's probability for the comment: the highest of the whole comment's and any clause's."""
+    return np.maximum(probs_doc, probs_clauses.max(axis=0)) if len(probs_clauses) else probs_doc
+
+
+def select_given(probs_doc: np.ndarray, probs_clauses: np.ndarray, ks: list[int], threshold: float) -> list[Selected]:
+    """The given themes whatever their probability (evaluation: the sentiment of a gold category)."""
+    best = comment_probabilities(probs_doc, probs_clauses)
+    return [Selected(k, float(best[k]), evidence_for(k, probs_clauses, threshold)) for k in ks]
+
+
 def select_themes(probs_doc: np.ndarray, probs_clauses: np.ndarray, ids: list[str], threshold: float,
                   max_themes: int) -> list[Selected]:
     """The themes of one comment (never empty: ``other`` when nothing reaches the threshold).
@@ -50,7 +61,7 @@ def select_themes(probs_doc: np.ndarray, probs_clauses: np.ndarray, ids: list[st
         ids: the K theme ids (one of them ``other``).
         threshold, max_themes: from :class:`cxtext.config.PipelineConfig`.
     """
-    best = np.maximum(probs_doc, probs_clauses.max(axis=0)) if len(probs_clauses) else probs_doc
+    best = comment_probabilities(probs_doc, probs_clauses)
     order = [int(k) for k in np.argsort(-best, kind="stable") if best[k] >= threshold and ids[k] != OTHER]
     if not order:
         return [Selected(ids.index(OTHER), 1.0 - float(best.max(initial=0.0)), list(range(len(probs_clauses))))]

@@ -25,3 +25,18 @@ def clause_vectors(encoder, texts: list[str]) -> tuple[list[list[str]], list[np.
     docs = np.stack([v.mean(axis=0) for v in per_text]) if per_text else np.zeros((0, getattr(encoder, "dim", 0)))
     docs /= np.maximum(np.linalg.norm(docs, axis=1, keepdims=True), 1e-12)
     return clauses, per_text, docs.astype(np.float32)
+
+
+def polarity_features(pairs, clause_vecs) -> np.ndarray:
+    """The theme-sentiment head's input for (text index, evidence clause indices) pairs: the normalised mean
+    of the evidence clauses' theme-encoder vectors."""
+    out = []
+    for j, ev in pairs:
+        v = clause_vecs[j][ev].mean(axis=0)
+        out.append(v / max(float(np.linalg.norm(v)), 1e-12))
+    return np.stack(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+
+def evidence_text(clauses: list[str], evidence: list[int], language: str | None) -> str:
+    """The evidence clauses as one string (stripped clauses; Chinese takes no spaces between them)."""
+    return ("" if language in ("zh", "mixed") else " ").join(clauses[c] for c in evidence)

@@ -89,7 +89,7 @@ class Taxonomy(BaseModel):
     themes: list[Theme] = Field(min_length=1)
     source: str | None = Field(None, exclude=True, description="the file it was read from")
 
-    def model_post_init(self, __context) -> None:
+    def model_post_init(self, context, /) -> None:
         ids = [t.id for t in self.themes]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:

@@ -24,7 +24,7 @@ import numpy as np
 from cxtext.errors import InvalidInputError
 from cxtext.schemas import SENTIMENT_LABELS
 from cxtext.themes.decide import evidence_for
-from cxtext.themes.features import clause_vectors
+from cxtext.themes.features import clause_vectors, polarity_features
 from cxtext.themes.model import ThemeModel
 from cxtext.themes.taxonomy import OTHER, Taxonomy
 
@@ -92,7 +92,7 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
     t0 = time.time()
     model = base or ThemeModel.zero_shot_from(taxonomy, encoder)
     texts = [d.text for d in data]
-    clauses, per_text, docs = clause_vectors(encoder, texts)
+    _, per_text, docs = clause_vectors(encoder, texts)
     k_all, dim = len(taxonomy.ids), docs.shape[1]
     weight, bias = np.zeros((k_all, dim), np.float32), np.zeros(k_all, np.float32)
     trained = np.zeros(k_all, bool)
@@ -141,16 +141,6 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
         "sentiment_documents": len(sentiment_data),
         "config": cfg.__dict__, "seconds": round(time.time() - t0, 1)}}
     return model
-
-
-def polarity_features(pairs, clause_vecs) -> np.ndarray:
-    """The theme-sentiment head's input for (text index, evidence clause indices) pairs: the normalised mean
-    of the evidence clauses' theme-encoder vectors."""
-    out = []
-    for j, ev in pairs:
-        v = clause_vecs[j][ev].mean(axis=0)
-        out.append(v / max(float(np.linalg.norm(v)), 1e-12))
-    return np.stack(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 
 
 def public_training_data(data_dir: Path) -> tuple[list[LabelledComment], dict]:
