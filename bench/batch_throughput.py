@@ -12,8 +12,9 @@ Rows, each a fresh subprocess; time is wall-clock from start to output written, 
 ("rows/s") and excluded ("rows/s, model loaded"); peak RSS is the largest sum over the process tree (Dask
 workers included), sampled every 0.2 s:
 
-  baseline   pandas read_csv, sentence-transformers ``encode`` (batch 32, fp32) of the same fine-tuned encoder,
-             our sentiment head (no theme head: the shipped pipeline has no theme classifier yet), to_csv
+  baseline   pandas read_csv; sentence-transformers ``encode`` (batch 32, fp32) of the fine-tuned sentiment encoder
+             + our sentiment head, and of the base encoder + the shipped theme model (whole comment, no clauses,
+             threshold 0.5); to_csv
   default    ``cxtext analyze IN -o OUT.csv`` (int8 ONNX, one process, length-sorted batches, run-wide dedup)
   workers2   ``cxtext analyze ... --workers 2`` (two processes, one model thread each)
   dask2      ``cxtext analyze ... --engine dask --workers 2`` (a local 2-worker dask.distributed cluster)
@@ -94,6 +95,7 @@ def baseline_child(inp: str, out: str) -> None:
     from cxtext.config import default_model_dir
     from cxtext.encoders import default_encoder_dir
     from cxtext.sentiment.model import load_sentiment_model
+    from cxtext.themes.model import load_theme_model
 
     torch.set_num_threads(os.cpu_count() or 2)
     t0 = time.monotonic()
@@ -104,6 +106,11 @@ def baseline_child(inp: str, out: str) -> None:
     vecs = st.encode(df["text"].tolist(), batch_size=32, prompt="query: ", normalize_embeddings=True)
     labels, scores, conf = head.decide(vecs)
     df["sentiment"], df["sentiment_score"], df["sentiment_confidence"] = labels, scores, conf
+    base = SentenceTransformer(str(default_encoder_dir()), device="cpu")
+    themes = load_theme_model(default_model_dir() / "themes")
+    probs = themes.probabilities(base.encode(df["text"].tolist(), batch_size=32, prompt="query: ",
+                                             normalize_embeddings=True))
+    df["themes"] = [";".join(i for i, p in zip(themes.ids, row) if p >= 0.5) or "other" for row in probs]
     df.to_csv(out, index=False)
     Path(out + ".bench.json").write_text(json.dumps({"load_seconds": loaded - t0,
                                                      "seconds": time.monotonic() - loaded}))
