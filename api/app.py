@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None, pipeline=None, store=None, disp
             from cxtext.pipeline import Pipeline
 
             state.pipeline = Pipeline.load(model_dir=settings.model_dir, runtime=settings.runtime)
+            if os.environ.get("CXTEXT_TOPIC_MODEL_DIR"):  # analyses then carry `topic` / `topic_label`
+                state.pipeline.use_topics(os.environ["CXTEXT_TOPIC_MODEL_DIR"])
         if state.store is None:
             from cxtext.store import open_store
 

@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a `cxtext train-themes` folder (it carries its taxonomy; default: zero-shot from --taxonomy)")
     a.add_argument("--no-themes", action="store_true",
                    help="sentiment only: skip theme coding (about twice as fast; `themes` columns stay empty)")
+    a.add_argument("--topic-model", type=Path, default=None,
+                   help="a `cxtext topics fit --out DIR` folder: fill `topic` and `topic_label` (default: left empty)")
     b = a.add_argument_group("big dumps (see README, 'Scoring big dumps')")
     b.add_argument("--encoding", default=None,
                    help="input encoding, e.g. utf-8, gb18030 (reads GBK), big5 (default: detected)")
@@ -175,7 +177,8 @@ def _analyze(args) -> int:
                            progress=False if args.no_progress else None, encoding=args.encoding, keep_columns=keep,
                            resume=args.resume, restart=args.restart, workers=args.workers, engine=args.engine,
                            scheduler=args.scheduler, store=args.store, chunk_rows=args.chunk_rows,
-                           taxonomy=args.taxonomy, theme_model=args.theme_model, themes=not args.no_themes)
+                           taxonomy=args.taxonomy, theme_model=args.theme_model, themes=not args.no_themes,
+                           topic_model=args.topic_model)
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["error_reasons"].items())
     print(f"wrote {args.output}: {summary['rows']:,} rows read, {summary['analysed']:,} analysed, "
           f"{summary['rejected']:,} rejected{f' ({reasons})' if reasons else ''} -> {summary['rejects']}; "

@@ -1,6 +1,7 @@
 """Orchestration only: comment in, :class:`~cxtext.schemas.Analysis` out.
 
     clean text -> PII redact -> language -> encode (sentiment encoder) -> sentiment head decides
+        -> themes (codeframe, per-theme sentiment)  -> topic (a fitted topic model, on the same vectors)
 
 Every stage is injected (``encoder=``, ``sentiment=``), so tests can pass small fakes and the CLI, the
 API and notebooks all share this one code path.  Sentiment is decided in
@@ -100,11 +101,13 @@ class Pipeline:
         self.themes = themes  # None: no theme coding
         self.model_dir = default_model_dir()  # where the shipped theme model lives (set by load)
         self.theme_encoder = theme_encoder  # None: themes are read from the sentiment encoder's vectors
+        self.topics = None  # a fitted cxtext.topics.TopicModel (use_topics): each comment gets its topic
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, encoder_dir: Path | str | None = None,
              config: PipelineConfig | None = None, taxonomy: Taxonomy | Path | str | None = None,
-             theme_model: Path | str | None = None, **overrides) -> Pipeline:
+             theme_model: Path | str | None = None, topic_model: Path | str | None = None,
+             **overrides) -> Pipeline:
         """Load the shipped models (``models/``) on the built encoder.
 
         Args:
@@ -115,6 +118,7 @@ class Pipeline:
                 Validated before any model loads.
             theme_model: a folder from ``cxtext train-themes`` for ``taxonomy``. Without it, the shipped
                 theme model is used for the default taxonomy, and any other taxonomy is classified zero-shot.
+            topic_model: a folder from ``cxtext topics fit --out DIR``: every comment also gets its ``topic``.
         """
         from cxtext.encoders import default_encoder_dir
         from cxtext.encoders._runtime import load_encoder
@@ -138,6 +142,8 @@ class Pipeline:
             themes = _load_themes(model_dir, taxonomy, theme_model, theme_encoder)
         pipe = cls(encoder, sentiment, config, themes=themes, theme_encoder=theme_encoder)
         pipe.model_dir = model_dir
+        if topic_model is not None:
+            pipe.use_topics(topic_model)
         return pipe
 
     def analyze(self, comments: Iterable[Comment | Mapping | str]) -> list[Analysis]:
@@ -184,6 +190,12 @@ class Pipeline:
                 for t, hits in zip(texts, self._themes(texts, vectors, languages)):
                     for i in todo[t]:
                         results[i].themes = hits
+            if self.topics is not None:  # the topic model was fitted on these vectors (Pipeline.embed)
+                labels = self.topics.labels()
+                topic_ids, _ = self.topics.transform(embeddings=vectors)
+                for t, k in zip(texts, topic_ids.tolist()):
+                    for i in todo[t]:
+                        results[i].topic, results[i].topic_label = int(k), labels.get(int(k))
         return results
 
     def _themes(self, texts: list[str], vectors: np.ndarray, languages: list[str | None],
@@ -247,6 +259,23 @@ class Pipeline:
             taxonomy = taxonomy.model_copy(update={"version": version})
         encoder = self.theme_encoder or self.encoder
         self.themes = _load_themes(self.model_dir, taxonomy, None, encoder)
+
+    def use_topics(self, model) -> None:
+        """Give every analysed comment its discovered topic (``Analysis.topic``, ``topic_label``).
+
+        ``model`` is a fitted :class:`cxtext.topics.TopicModel` or its folder (``cxtext topics fit --out DIR``).
+        It must have been fitted on this pipeline's vectors (:meth:`embed`): the comment vectors the sentiment
+        head reads are reused, so topics cost no second encoder pass. ``None`` switches topics off.
+        """
+        if model is not None and not hasattr(model, "transform"):
+            from cxtext.topics import TopicModel
+
+            model = TopicModel.load(model, embedder=self)  # checks the vector space matches
+        elif model is not None:
+            from cxtext.topics.embeddings import embedder_fingerprint
+
+            model._check_compatible(self.encoder.dim, embedder_fingerprint(self))
+        self.topics = model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The pooled vectors the sentiment head sees (cleaned text), for analysis and plots."""

@@ -51,6 +51,9 @@ class Analysis(BaseModel):
     sentiment_score: float | None = Field(None, ge=-1, le=1, description="P(positive) - P(negative)")
     sentiment_confidence: float | None = Field(None, ge=0, le=1, description="probability of the chosen label")
     themes: list[ThemeHit] = Field(default_factory=list, description="codeframe themes; empty until a taxonomy is used")
+    topic: int | None = Field(None, description=(
+        "discovered topic id (-1: no topic close enough); None when no topic model is configured"))
+    topic_label: str | None = Field(None, description="the topic's label (top words), when a topic model is configured")
     error: str | None = None
     pii: list[str] = Field(default_factory=list,
                            description="PII kinds redacted before analysis: email, phone, id_card, bank_card")
@@ -66,4 +69,5 @@ class Analysis(BaseModel):
         return out
 
 
-OUTPUT_COLUMNS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "themes", "themes_json", "error"]
+OUTPUT_COLUMNS = ["language", "sentiment", "sentiment_score", "sentiment_confidence", "themes", "themes_json", "topic",
+                  "topic_label", "error"]

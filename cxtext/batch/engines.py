@@ -41,6 +41,7 @@ class PipelineSpec(BaseModel):
     taxonomy: Path | None = Field(None, description="taxonomy YAML (None: the shipped default codeframe)")
     theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy (None: shipped/zero-shot)")
     themes: bool = Field(True, description="code comments against the taxonomy (False: sentiment only, about 2x faster)")
+    topic_model: Path | None = Field(None, description="a `cxtext topics fit` folder: each comment gets its topic")
 
     def __call__(self):
         return load_pipeline(self)
@@ -56,7 +57,8 @@ def load_pipeline(spec: PipelineSpec):
     from cxtext.pipeline import Pipeline
 
     pipe = Pipeline.load(model_dir=spec.model_dir, runtime=spec.runtime, batch_size=spec.batch_size,
-                         taxonomy=spec.taxonomy, theme_model=spec.theme_model, themes=spec.themes)
+                         taxonomy=spec.taxonomy, theme_model=spec.theme_model, themes=spec.themes,
+                         topic_model=spec.topic_model)
     threads = spec.threads or int(os.environ.get("CXTEXT_THREADS") or 0)  # set on cluster workers
     if threads:
         _limit_threads(pipe.encoder, threads)

@@ -44,7 +44,7 @@ from cxtext.schemas import OUTPUT_COLUMNS, Analysis
 from cxtext.text.normalize import clean_text
 
 TRUNCATED = "truncated"
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: topic, topic_label columns
 
 
 class BatchConfig(BaseModel):
@@ -76,6 +76,7 @@ class BatchConfig(BaseModel):
     taxonomy: Path | None = Field(None, description="taxonomy YAML (None: the shipped default codeframe)")
     theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy")
     themes: bool = Field(True, description="code comments against the taxonomy (False: sentiment only)")
+    topic_model: Path | None = Field(None, description="a `cxtext topics fit` folder: each comment gets its topic")
     progress: bool | None = Field(None, description="progress bar (default: when stderr is a terminal)")
     log_every: float = Field(30.0, gt=0, description="seconds between progress lines when not on a terminal")
 
@@ -244,6 +245,7 @@ class BatchJob:
         fields = []
         inverse = {v: k for k, v in self._rename.items()}
         floats = {k for k, f in Analysis.model_fields.items() if "float" in str(f.annotation)}
+        ints = {k for k, f in Analysis.model_fields.items() if str(f.annotation).startswith("int")}
         result = set(result_columns())
         for name in columns:
             if name == self.cfg.id_column:
@@ -251,7 +253,7 @@ class BatchJob:
             elif name == TRUNCATED:
                 t = pa.bool_()
             elif name in result:
-                t = pa.float64() if name in floats else pa.string()
+                t = pa.float64() if name in floats else pa.int64() if name in ints else pa.string()
             elif isinstance(src, ParquetSource):
                 orig = inverse.get(name, name)
                 t = pa.string() if src.column_kind(orig) == "binary" and orig == self.cfg.text_column \
@@ -268,7 +270,8 @@ class BatchJob:
                 "encoding": src.encoding, "chunk_rows": cfg.chunk_rows, "output_format": list(table_format(cfg.output)),
                 "runtime": cfg.runtime, "model_dir": str(cfg.model_dir) if cfg.model_dir else None,
                 "taxonomy": str(cfg.taxonomy) if cfg.taxonomy else None,
-                "theme_model": str(cfg.theme_model) if cfg.theme_model else None, "themes": cfg.themes}
+                "theme_model": str(cfg.theme_model) if cfg.theme_model else None, "themes": cfg.themes,
+                "topic_model": str(cfg.topic_model) if cfg.topic_model else None}
 
     def _state(self, src: Source) -> JobState:
         cfg = self.cfg
@@ -318,7 +321,7 @@ class BatchJob:
                     threads = 1
                 self.factory = PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime, batch_size=cfg.batch_size,
                                             threads=threads, taxonomy=cfg.taxonomy, theme_model=cfg.theme_model,
-                                            themes=cfg.themes)
+                                            themes=cfg.themes, topic_model=cfg.topic_model)
             if cfg.engine == "dask":
                 workers = cfg.workers if cfg.workers > 1 else None
                 return DaskEngine(self.factory, cfg.scheduler, workers, log=self.log)
@@ -326,7 +329,8 @@ class BatchJob:
         if self.pipeline is None:
             self.pipeline = (self.factory or PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime,
                                                           batch_size=cfg.batch_size, taxonomy=cfg.taxonomy,
-                                                          theme_model=cfg.theme_model, themes=cfg.themes))()
+                                                          theme_model=cfg.theme_model, themes=cfg.themes,
+                                                          topic_model=cfg.topic_model))()
         return InlineEngine(self.pipeline)
 
     def _max_chars(self) -> int:

@@ -146,3 +146,43 @@ def test_topics_map_to_themes_and_candidate_yaml(corpus, topical_embedder):
     entry = snippet["themes"][0]
     assert entry["id"].startswith("price") and entry["keywords"] and "name_zh" in entry
     assert set(entry) >= {"id", "name", "description", "examples"}
+
+
+def test_topics_pipeline_gives_each_comment_its_topic_from_the_same_vectors(tmp_path, corpus):
+    """With a topic model configured, analyze (and so the CLI, the batch job and the API) fills `topic`."""
+    from cxtext.batch.job import analyze_file
+    from cxtext.pipeline import Pipeline
+    from cxtext.sentiment.model import SentimentModel
+    from tests.topics.conftest import TopicalEmbedder
+
+    class TopicalEncoder:
+        dim = 16
+
+        def __init__(self):
+            self.embedder = TopicalEmbedder()
+
+        def encode(self, texts):
+            return self.embedder.embed(list(texts))
+
+    encoder = TopicalEncoder()
+    pipe = Pipeline(encoder, SentimentModel(n_frozen=0, weight=np.eye(3, 16, dtype=np.float32),
+                                            bias=np.zeros(3, np.float32)), themes=None)
+    assert pipe.analyze(["快递太慢了"])[0].topic is None  # no topic model: left empty
+    model = TopicModel(CFG, embedder=pipe).fit(corpus)
+    d = model.save(tmp_path / "topics")
+    pipe.use_topics(d)
+    probe = ["快递三天都没到", "客服一直不回", "Way too expensive", ""]
+    calls = encoder.embedder.calls
+    got = pipe.analyze(probe)
+    assert encoder.embedder.calls == calls + 1  # topics reuse the sentiment pass's vectors
+    ids, _ = model.transform(probe[:3])
+    assert [a.topic for a in got[:3]] == ids.tolist()
+    assert got[0].topic == _topic_of(model, corpus, "快递") and got[0].topic_label == model.topic(got[0].topic).label
+    assert got[3].topic is None and got[3].error  # an empty text gets no topic
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,快递三天都没到\n2,Way too expensive\n", encoding="utf-8")
+    analyze_file(src, tmp_path / "out.parquet", pipeline=pipe, progress=False)
+    import pandas as pd
+
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out["topic"].tolist() == [ids[0], ids[2]] and out["topic_label"].notna().all()
