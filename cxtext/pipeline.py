@@ -267,14 +267,13 @@ class Pipeline:
         It must have been fitted on this pipeline's vectors (:meth:`embed`): the comment vectors the sentiment
         head reads are reused, so topics cost no second encoder pass. ``None`` switches topics off.
         """
-        if model is not None and not hasattr(model, "transform"):
+        if model is not None:
             from cxtext.topics import TopicModel
-
-            model = TopicModel.load(model, embedder=self)  # checks the vector space matches
-        elif model is not None:
             from cxtext.topics.embeddings import embedder_fingerprint
 
-            model._check_compatible(self.encoder.dim, embedder_fingerprint(self))
+            if not isinstance(model, TopicModel):
+                model = TopicModel.load(model)
+            model._check_compatible(self.encoder.dim, embedder_fingerprint(self))  # same vector space
         self.topics = model
 
     def embed(self, texts: list[str]) -> np.ndarray:
