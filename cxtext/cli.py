@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="sentiment only: skip theme coding (about twice as fast; `themes` columns stay empty)")
     a.add_argument("--topic-model", type=Path, default=None,
                    help="a `cxtext topics fit --out DIR` folder: fill `topic` and `topic_label` (default: left empty)")
+    a.add_argument("--embeddings-cache", type=Path, default=None, metavar="DIR",
+                   help="where each comment's vector is kept for `cxtext topics fit` (default: "
+                        "$CXTEXT_CACHE_DIR/embeddings/<encoder>, the folder topics fit reads; ~1.5 kB per text)")
+    a.add_argument("--no-embeddings-cache", action="store_true",
+                   help="do not keep the vectors (topics fit then encodes the texts again)")
     b = a.add_argument_group("big dumps (see README, 'Scoring big dumps')")
     b.add_argument("--encoding", default=None,
                    help="input encoding, e.g. utf-8, gb18030 (reads GBK), big5 (default: detected)")
@@ -178,7 +183,8 @@ def _analyze(args) -> int:
                            resume=args.resume, restart=args.restart, workers=args.workers, engine=args.engine,
                            scheduler=args.scheduler, store=args.store, chunk_rows=args.chunk_rows,
                            taxonomy=args.taxonomy, theme_model=args.theme_model, themes=not args.no_themes,
-                           topic_model=args.topic_model)
+                           topic_model=args.topic_model,
+                           embeddings_cache=None if args.no_embeddings_cache else (args.embeddings_cache or "auto"))
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["error_reasons"].items())
     print(f"wrote {args.output}: {summary['rows']:,} rows read, {summary['analysed']:,} analysed, "
           f"{summary['rejected']:,} rejected{f' ({reasons})' if reasons else ''} -> {summary['rejects']}; "

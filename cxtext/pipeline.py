@@ -102,6 +102,7 @@ class Pipeline:
         self.model_dir = default_model_dir()  # where the shipped theme model lives (set by load)
         self.theme_encoder = theme_encoder  # None: themes are read from the sentiment encoder's vectors
         self.topics = None  # a fitted cxtext.topics.TopicModel (use_topics): each comment gets its topic
+        self.embeddings_cache = None  # a cxtext.topics.EmbeddingCache (save_embeddings) the analysis fills
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None, encoder_dir: Path | str | None = None,
@@ -163,9 +164,7 @@ class Pipeline:
                 results.append(Analysis(id=c.id or f"row-{i}", error=NOT_TEXT))
                 continue
             ident = c.id if c.id not in (None, "") else stable_id(text or "")
-            full, pii = clean_text(text or ""), []
-            if self.config.redact_pii and full:
-                full, pii = self.redactor.redact(full)
+            full, pii = self._redacted(text or "")
             if text is not None and has_undecodable(text):
                 results.append(Analysis(id=ident, error=UNDECODABLE_TEXT, pii=pii, redacted_text=full))
                 continue
@@ -178,6 +177,9 @@ class Pipeline:
         if todo:
             texts = list(todo)
             vectors = self.encoder.encode(texts)
+            if self.embeddings_cache is not None:  # for `cxtext topics fit`: keyed by the text as given
+                given = {items[i].text: j for j, t in enumerate(texts) for i in todo[t]}
+                self.embeddings_cache.append(list(given), vectors[list(given.values())])
             labels, scores, confidences = self.sentiment.decide(vectors)
             for t, label, score, conf in zip(texts, labels, scores, confidences):
                 for i in todo[t]:
@@ -276,6 +278,31 @@ class Pipeline:
             model._check_compatible(self.encoder.dim, embedder_fingerprint(self))  # same vector space
         self.topics = model
 
+    def save_embeddings(self, cache="auto") -> None:
+        """Keep every analysed comment's vector in an embedding cache, so ``cxtext topics fit`` never
+        recomputes it. ``cache``: an :class:`cxtext.topics.EmbeddingCache`, a folder, ``"auto"`` (the default
+        cache of this pipeline's vector space, the one ``topics fit`` reads) or ``None`` (off).
+
+        Example:
+            >>> pipe.save_embeddings()   # then pipe.analyze(...); `cxtext topics fit` reads them  # doctest: +SKIP
+        """
+        if cache is not None:
+            from cxtext.topics.embeddings import EmbeddingCache, default_cache
+
+            if isinstance(cache, str) and cache == "auto":
+                cache = default_cache(self)
+            elif not isinstance(cache, EmbeddingCache):
+                cache = EmbeddingCache(cache)
+        self.embeddings_cache = cache
+
     def embed(self, texts: list[str]) -> np.ndarray:
-        """The pooled vectors the sentiment head sees (cleaned text), for analysis and plots."""
-        return self.encoder.encode([clean_text(t) for t in texts])
+        """The vectors the sentiment head sees for these texts (cleaned, redacted, cut as :meth:`analyze`
+        does), for topics and plots."""
+        return self.encoder.encode([self._redacted(t)[0][: self.config.max_chars] for t in texts])
+
+    def _redacted(self, text: str) -> tuple[str, list[str]]:
+        """The cleaned text with PII redacted (when configured), and the kinds of PII found."""
+        full = clean_text(text)
+        if self.config.redact_pii and full:
+            return self.redactor.redact(full)
+        return full, []

@@ -42,6 +42,8 @@ class PipelineSpec(BaseModel):
     theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy (None: shipped/zero-shot)")
     themes: bool = Field(True, description="code comments against the taxonomy (False: sentiment only, about 2x faster)")
     topic_model: Path | None = Field(None, description="a `cxtext topics fit` folder: each comment gets its topic")
+    embeddings_cache: Path | Literal["auto"] | None = Field(
+        None, description="keep each comment's vector here for `cxtext topics fit` ('auto': the default cache)")
 
     def __call__(self):
         return load_pipeline(self)
@@ -59,6 +61,8 @@ def load_pipeline(spec: PipelineSpec):
     pipe = Pipeline.load(model_dir=spec.model_dir, runtime=spec.runtime, batch_size=spec.batch_size,
                          taxonomy=spec.taxonomy, theme_model=spec.theme_model, themes=spec.themes,
                          topic_model=spec.topic_model)
+    if spec.embeddings_cache is not None:
+        pipe.save_embeddings(spec.embeddings_cache)
     threads = spec.threads or int(os.environ.get("CXTEXT_THREADS") or 0)  # set on cluster workers
     if threads:
         _limit_threads(pipe.encoder, threads)

@@ -77,6 +77,9 @@ class BatchConfig(BaseModel):
     theme_model: Path | None = Field(None, description="a train-themes folder for that taxonomy")
     themes: bool = Field(True, description="code comments against the taxonomy (False: sentiment only)")
     topic_model: Path | None = Field(None, description="a `cxtext topics fit` folder: each comment gets its topic")
+    embeddings_cache: Path | Literal["auto"] | None = Field(
+        "auto", description="keep each comment's vector for `cxtext topics fit` ('auto': the default cache; "
+                            "None: off)")
     progress: bool | None = Field(None, description="progress bar (default: when stderr is a terminal)")
     log_every: float = Field(30.0, gt=0, description="seconds between progress lines when not on a terminal")
 
@@ -319,19 +322,20 @@ class BatchJob:
                 threads = max(1, cores // cfg.workers) if local and cfg.workers > 1 else None
                 if cfg.engine == "dask" and not cfg.scheduler and cfg.workers == 1:
                     threads = 1
-                self.factory = PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime, batch_size=cfg.batch_size,
-                                            threads=threads, taxonomy=cfg.taxonomy, theme_model=cfg.theme_model,
-                                            themes=cfg.themes, topic_model=cfg.topic_model)
+                self.factory = self._spec(threads)
             if cfg.engine == "dask":
                 workers = cfg.workers if cfg.workers > 1 else None
                 return DaskEngine(self.factory, cfg.scheduler, workers, log=self.log)
             return ProcessEngine(self.factory, cfg.workers)
         if self.pipeline is None:
-            self.pipeline = (self.factory or PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime,
-                                                          batch_size=cfg.batch_size, taxonomy=cfg.taxonomy,
-                                                          theme_model=cfg.theme_model, themes=cfg.themes,
-                                                          topic_model=cfg.topic_model))()
+            self.pipeline = (self.factory or self._spec(None))()
         return InlineEngine(self.pipeline)
+
+    def _spec(self, threads: int | None) -> PipelineSpec:
+        cfg = self.cfg
+        return PipelineSpec(model_dir=cfg.model_dir, runtime=cfg.runtime, batch_size=cfg.batch_size, threads=threads,
+                            taxonomy=cfg.taxonomy, theme_model=cfg.theme_model, themes=cfg.themes,
+                            topic_model=cfg.topic_model, embeddings_cache=cfg.embeddings_cache)
 
     def _max_chars(self) -> int:
         from cxtext.config import PipelineConfig

@@ -89,26 +89,15 @@ def _embedder(args):
     from cxtext.pipeline import Pipeline
     from cxtext.topics import CachedEmbedder, EmbeddingCache, default_cache
 
-    pipe = Pipeline.load(model_dir=args.model_dir, runtime=args.runtime)
+    pipe = Pipeline.load(model_dir=args.model_dir, runtime=args.runtime, themes=False)  # vectors only
     cache = EmbeddingCache(args.embeddings_cache) if args.embeddings_cache else default_cache(pipe)
     return CachedEmbedder(pipe, cache)
 
 
 def _taxonomy(path: Path | None):
-    if path is None:
-        return None
-    try:
-        from cxtext.themes import Taxonomy  # the codeframe of the themes issue
-    except ImportError:
-        import yaml
+    from cxtext.themes import Taxonomy
 
-        from cxtext.errors import InvalidInputError
-
-        try:
-            return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InvalidInputError(f"Cannot read taxonomy {path}: {exc}") from exc
-    return Taxonomy.load(path) if hasattr(Taxonomy, "load") else Taxonomy.from_yaml(path)
+    return None if path is None else Taxonomy.load(path)
 
 
 def _config(args, n_rows: int):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import itertools
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -19,6 +21,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from cxtext.errors import ArtifactError, InvalidInputError
+
+_SHARDS = itertools.count()  # shard names: time, process, counter (several writers share a folder)
 
 
 @runtime_checkable
@@ -94,6 +98,31 @@ class EmbeddingCache:
             index = self._load()
             return [index.get(text_key(t)) for t in texts]
 
+    def append(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Write vectors (one per text) as a new shard without reading the cache: the analysis step's writer.
+
+        Memory stays flat however large the cache grows; a text written twice is harmless (same vector).
+        """
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(texts) != len(vectors):
+            raise InvalidInputError(f"{len(texts)} texts but {len(vectors)} vectors: pass one vector per text.")
+        new = {text_key(t): v for t, v in zip(texts, vectors)}
+        if new:
+            with self._lock:
+                self._write_shard(new)
+                if self._index is not None:
+                    self._index.update(new)
+
+    def _write_shard(self, new: dict[bytes, np.ndarray]) -> None:
+        from safetensors.numpy import save_file
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        keys = np.frombuffer(b"".join(new), dtype=np.uint8).reshape(len(new), 20)
+        stem = f"shard-{time.time_ns():019d}-{os.getpid()}-{next(_SHARDS):06d}"
+        tmp = self.directory / f".{stem}.tmp"
+        save_file({"keys": keys, "vectors": np.stack(list(new.values()))}, str(tmp))
+        tmp.replace(self.directory / f"{stem}.safetensors")  # atomic: a reader never sees half a shard
+
     def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors (one per text) as a new shard; texts already cached are skipped."""
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -113,15 +142,7 @@ class EmbeddingCache:
                 raise ArtifactError(
                     f"Embedding cache {self.directory} holds {dims.pop()}-d vectors, not "
                     f"{next(iter(new.values())).shape[-1]}-d: use one cache folder per encoder.")
-            from safetensors.numpy import save_file
-
-            self.directory.mkdir(parents=True, exist_ok=True)
-            keys = np.frombuffer(b"".join(new), dtype=np.uint8).reshape(len(new), 20)
-            n = len(list(self.directory.glob("shard-*.safetensors")))
-            tmp = self.directory / f".shard-{n:05d}-{os.getpid()}.tmp"
-            save_file({"keys": keys, "vectors": np.stack(list(new.values()))}, str(tmp))
-            target = self.directory / f"shard-{n:05d}-{os.getpid()}.safetensors"
-            tmp.replace(target)  # atomic: a reader never sees half a shard
+            self._write_shard(new)
             index.update(new)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -60,3 +62,37 @@ def test_api_topics_without_a_model_is_a_404_that_says_how(topics_client, monkey
     client.app.state.topic_model = None
     r = client.get("/v1/topics")
     assert r.status_code == 404 and "CXTEXT_TOPIC_MODEL_DIR" in r.json()["detail"]
+
+
+def test_api_emerging_with_alert_true_fires_the_matching_rules(topics_client):
+    """`GET /v1/emerging?alert=true` hands each event to the alert rules: a rule on the events' channel gets a
+    signed webhook within a second; without alert=true nothing is sent."""
+    import time
+
+    from cxtext.alerts import verify_signature
+    from tests.alerts.test_alerts import SECRET, Receiver
+
+    client, _, _ = topics_client
+    hook = Receiver(codes=[])
+    try:
+        rule = {"id": "emerging", "name": "emerging topics", "webhook_url": hook.url, "secret": SECRET,
+                "match": {"channels": ["other"]}}
+        assert client.post("/v1/alert-rules", json=rule).status_code == 201
+        quiet = client.get("/v1/emerging?by=topic&freq=week").json()
+        assert quiet["events"] and quiet["alerts_started"] == 0
+        t0 = time.monotonic()
+        body = client.get("/v1/emerging?by=topic&freq=week&alert=true").json()
+        assert body["alerts_started"] == len(body["events"]) == 1
+        for _ in range(100):
+            if hook.requests:
+                break
+            time.sleep(0.01)
+        assert hook.requests and time.monotonic() - t0 < 1.0
+        headers, raw = hook.requests[-1]
+        assert verify_signature(SECRET, raw, headers["X-CXText-Signature"])
+        payload = json.loads(raw)
+        assert payload["rule"]["id"] == "emerging" and "Emerging topic" in payload["feedback"]["text"]
+        items = client.get("/v1/alerts").json()["items"]
+        assert len(items) == 1 and items[0]["status"] in ("delivered", "pending", "sending")
+    finally:
+        hook.close()

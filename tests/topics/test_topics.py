@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cxtext.errors import ArtifactError, ConfigError, InvalidInputError
@@ -148,25 +149,55 @@ def test_topics_map_to_themes_and_candidate_yaml(corpus, topical_embedder):
     assert set(entry) >= {"id", "name", "description", "examples"}
 
 
+class _TopicalEncoder:
+    dim = 16
+
+    def __init__(self):
+        from tests.topics.conftest import TopicalEmbedder
+
+        self.embedder = TopicalEmbedder()
+
+    def encode(self, texts):
+        return self.embedder.embed(list(texts))
+
+
+def _topical_pipeline():
+    """A Pipeline whose encoder is the topical fake (sentiment head: identity; no themes)."""
+    from cxtext.pipeline import Pipeline
+    from cxtext.sentiment.model import SentimentModel
+
+    return Pipeline(_TopicalEncoder(), SentimentModel(n_frozen=0, weight=np.eye(3, 16, dtype=np.float32),
+                                                      bias=np.zeros(3, np.float32)), themes=None)
+
+
+def test_topics_analysis_fills_the_embedding_cache_so_fit_computes_nothing(tmp_path, corpus):
+    """`cxtext analyze` keeps each text's vector (keyed by the text as given, PII included); `topics fit` reads
+    the same vectors back (redacted as in the analysis) and computes none."""
+    from cxtext.batch.job import analyze_file
+    from cxtext.topics.service import fit_topics, load_analysed
+
+    pipe = _topical_pipeline()
+    pipe.save_embeddings(tmp_path / "emb")
+    texts = [*corpus, "客服电话 13812345678 一直打不通", "快递三天都没到"]
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(src, index=False)
+    analyze_file(src, tmp_path / "out.csv", pipeline=pipe, progress=False, chunk_rows=40)  # several shards
+    assert len(list((tmp_path / "emb").glob("shard-*.safetensors"))) >= 2
+    seen = pipe.encoder.embedder.texts_seen
+    cached = CachedEmbedder(pipe, EmbeddingCache(tmp_path / "emb"))
+    model, out = fit_topics(load_analysed(tmp_path / "out.csv"), cached, CFG)
+    assert cached.misses == 0 and cached.hits == len(texts) and pipe.encoder.embedder.texts_seen == seen
+    assert np.allclose(cached.embed(texts), pipe.embed(texts))  # what a cache miss would have computed
+    assert "13812345678" not in pipe.analyze([texts[-2]])[0].redacted_text
+    assert out["topic"].notna().all()
+
+
 def test_topics_pipeline_gives_each_comment_its_topic_from_the_same_vectors(tmp_path, corpus):
     """With a topic model configured, analyze (and so the CLI, the batch job and the API) fills `topic`."""
     from cxtext.batch.job import analyze_file
-    from cxtext.pipeline import Pipeline
-    from cxtext.sentiment.model import SentimentModel
-    from tests.topics.conftest import TopicalEmbedder
 
-    class TopicalEncoder:
-        dim = 16
-
-        def __init__(self):
-            self.embedder = TopicalEmbedder()
-
-        def encode(self, texts):
-            return self.embedder.embed(list(texts))
-
-    encoder = TopicalEncoder()
-    pipe = Pipeline(encoder, SentimentModel(n_frozen=0, weight=np.eye(3, 16, dtype=np.float32),
-                                            bias=np.zeros(3, np.float32)), themes=None)
+    pipe = _topical_pipeline()
+    encoder = pipe.encoder
     assert pipe.analyze(["快递太慢了"])[0].topic is None  # no topic model: left empty
     model = TopicModel(CFG, embedder=pipe).fit(corpus)
     d = model.save(tmp_path / "topics")
@@ -182,7 +213,5 @@ def test_topics_pipeline_gives_each_comment_its_topic_from_the_same_vectors(tmp_
     src = tmp_path / "in.csv"
     src.write_text("id,text\n1,快递三天都没到\n2,Way too expensive\n", encoding="utf-8")
     analyze_file(src, tmp_path / "out.parquet", pipeline=pipe, progress=False)
-    import pandas as pd
-
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert out["topic"].tolist() == [ids[0], ids[2]] and out["topic_label"].notna().all()
