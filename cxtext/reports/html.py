@@ -130,7 +130,7 @@ def _themes(df, cfg, zh, names_zh) -> str:
     rows = []
     for theme, r in table.sort_values("volume", ascending=False).iterrows():
         name = names.get(theme, theme)
-        if names_zh.get(theme):
+        if names_zh.get(theme) and names_zh[theme] not in name:
             name = f"{name} / {names_zh[theme]}"
         d = drivers.get(theme)
         impact = (f"{d['impact']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]" if d is not None and

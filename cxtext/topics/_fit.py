@@ -43,7 +43,10 @@ def cluster(token_docs: list[str], embeddings: np.ndarray, config, reducer=None,
     # every document needs one token for BERTopic's c-TF-IDF; the placeholder never becomes a topic word
     docs = [d if d else "\u2205" for d in token_docs]
     try:
-        topics, _ = model.fit_transform(docs, embeddings=embeddings)
+        # BERTopic's own c-TF-IDF (unused: words come from class_tfidf) divides by zero for words that only
+        # outliers use; that warning says nothing to a user
+        with np.errstate(divide="ignore"):
+            topics, _ = model.fit_transform(docs, embeddings=embeddings)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(
             f"Topic clustering failed on {n} comments ({exc}). Give more comments or lower min_topic_size "
@@ -97,7 +100,8 @@ def class_tfidf(token_docs: list[str], assign: np.ndarray, k: int, min_df: int):
     keep = assign >= 0
     member = sp.csr_matrix((np.ones(keep.sum()), (assign[keep], np.flatnonzero(keep))), shape=(k, len(token_docs)))
     tf = member @ x
-    ctfidf = ClassTfidfTransformer().fit_transform(sp.csr_matrix(tf))
+    with np.errstate(divide="ignore"):  # a word only outliers use has df 0 here: its weight is 0, not a warning
+        ctfidf = ClassTfidfTransformer().fit_transform(sp.csr_matrix(tf))
     return ctfidf.toarray() if hasattr(ctfidf, "toarray") else np.asarray(ctfidf), vec.get_feature_names_out()
 
 

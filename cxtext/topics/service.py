@@ -120,7 +120,9 @@ def _themes(raw: pd.DataFrame) -> list[list[str]]:
 
 
 def _theme_names(raw: pd.DataFrame) -> dict[str, str]:
-    names: dict[str, str] = {}
+    """Each theme's name(s) as the analysis wrote them: "Delivery & logistics / 物流配送" where comments in both
+    languages carry it (a theme's name follows its comment's language)."""
+    names: dict[str, dict[str, None]] = {}
     if "themes_json" in raw.columns:
         for v in raw["themes_json"]:
             try:
@@ -129,8 +131,8 @@ def _theme_names(raw: pd.DataFrame) -> dict[str, str]:
                 continue
             for h in hits:
                 if isinstance(h, dict) and "id" in h and h.get("name"):
-                    names.setdefault(str(h["id"]), str(h["name"]))
-    return names
+                    names.setdefault(str(h["id"]), {})[str(h["name"])] = None
+    return {k: " / ".join(v) for k, v in names.items()}
 
 
 def load_store(url: str | None = None, query=None, text_column: str | None = None) -> pd.DataFrame:
