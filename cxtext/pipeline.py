@@ -178,7 +178,8 @@ class Pipeline:
             texts = list(todo)
             vectors = self.encoder.encode(texts)
             if self.embeddings_cache is not None:  # for `cxtext topics fit`: keyed by the text as given
-                given = {items[i].text: j for j, t in enumerate(texts) for i in todo[t]}
+                given = {key: j for j, t in enumerate(texts) for i in todo[t]
+                         for key in (items[i].text, results[i].redacted_text)}  # a store keeps the redacted one
                 self.embeddings_cache.append(list(given), vectors[list(given.values())])
             labels, scores, confidences = self.sentiment.decide(vectors)
             for t, label, score, conf in zip(texts, labels, scores, confidences):

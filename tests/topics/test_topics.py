@@ -188,7 +188,8 @@ def test_topics_analysis_fills_the_embedding_cache_so_fit_computes_nothing(tmp_p
     model, out = fit_topics(load_analysed(tmp_path / "out.csv"), cached, CFG)
     assert cached.misses == 0 and cached.hits == len(texts) and pipe.encoder.embedder.texts_seen == seen
     assert np.allclose(cached.embed(texts), pipe.embed(texts))  # what a cache miss would have computed
-    assert "13812345678" not in pipe.analyze([texts[-2]])[0].redacted_text
+    redacted = pipe.analyze([texts[-2]])[0].redacted_text  # what a store keeps: cached under that text too
+    assert "13812345678" not in redacted and cached.embed([redacted]) is not None and cached.misses == 0
     assert out["topic"].notna().all()
 
 
