@@ -32,7 +32,8 @@ def test_api_not_json_is_422(client):
 
 @pytest.mark.model
 def test_api_cxtext_serve_answers_over_http(pipeline, tmp_path):
-    """`cxtext serve` in a real subprocess: the model loads once at startup, then /v1/analyze answers."""
+    """`cxtext serve --host --port --workers 2` in a real subprocess: the model loads once per worker at startup,
+    /v1/analyze answers, and each request's log line carries its request id."""
     import socket
     import subprocess
     import sys
@@ -43,8 +44,10 @@ def test_api_cxtext_serve_answers_over_http(pipeline, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "cxtext.cli", "serve", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = tmp_path / "serve.log"
+    log_file = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "cxtext.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", "2"], stdout=log_file, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(120):
@@ -53,12 +56,17 @@ def test_api_cxtext_serve_answers_over_http(pipeline, tmp_path):
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        r = httpx.post(url + "/v1/analyze", json={"comments": [{"id": "1", "text": "快递太慢了，等了一个星期"}]}, timeout=30)
-        assert r.status_code == 200
+        r = httpx.post(url + "/v1/analyze", json={"comments": [{"id": "1", "text": "快递太慢了，等了一个星期"}]},
+                       headers={"X-Request-ID": "req-serve-1"}, timeout=30)
+        assert r.status_code == 200 and r.headers["x-request-id"] == "req-serve-1"
         assert r.json()["results"][0] == pipeline.analyze([{"id": "1", "text": "快递太慢了，等了一个星期"}])[0].model_dump()
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
+        log_file.close()
+    logged = log_path.read_text()
+    assert "[req-serve-1] POST /v1/analyze 200" in logged, logged[-3000:]
+    assert logged.count("Started server process") == 2  # two workers
 
 
 TEXTS = ["快递很快，但是客服态度很差", "Great service!", "物流太慢了，等了一个星期", "The app crashes every time I open it",

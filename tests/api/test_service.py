@@ -316,3 +316,32 @@ def test_api_openapi_documents_every_endpoint(client):
     for p in ("/v1/analyze", "/v1/feedback", "/v1/metrics", "/v1/drivers", "/v1/alerts", "/v1/alert-rules",
               "/v1/alert-rules/{rule_id}", "/v1/taxonomy", "/health", "/ready"):
         assert p in paths
+
+
+def test_api_analyses_record_the_taxonomy_version_they_used(service):
+    """PUT /v1/taxonomy makes the pipeline code against it; each stored analysis keeps that version."""
+    doc = {"themes": [{"id": "delivery", "name": "Delivery", "description": "Shipping, couriers, parcels late."}]}
+    assert service.put("/v1/taxonomy", json=doc).json() == {"version": 1, "taxonomy": doc, "in_use": True}
+    assert service.post("/v1/feedback", json={"records": _records()[:1]}).status_code == 200
+    doc2 = {"themes": [*doc["themes"], {"id": "price", "name": "Price", "description": "Prices and value."}]}
+    assert service.put("/v1/taxonomy", json=doc2).json()["version"] == 2
+    assert service.post("/v1/feedback", json={"records": _records()[1:2]}).status_code == 200
+    items = {i["id"]: i for i in service.get("/v1/feedback").json()["items"]}
+    assert items["r1"]["taxonomy_version"] == 1 and items["r2"]["taxonomy_version"] == 2
+    assert {t["id"] for t in items["r2"]["themes"]} <= {"delivery", "price", "other"}
+
+
+def test_api_alert_reaches_the_webhook_within_a_second_of_ingest(service):
+    hook = Receiver()
+    try:
+        rule = {"id": "neg", "name": "negative", "webhook_url": hook.url, "secret": SECRET,
+                "match": {"detractor": True}}
+        assert service.post("/v1/alert-rules", json=rule).status_code == 201
+        t0 = time.monotonic()
+        assert service.post("/v1/feedback", json={"records": _records()[:1]}).json()["alerts"] == 1
+        while not hook.requests and time.monotonic() - t0 < 5:
+            time.sleep(0.005)
+        elapsed = time.monotonic() - t0
+        assert hook.requests and elapsed < 1.0, f"delivered after {elapsed:.2f} s"
+    finally:
+        hook.close()
