@@ -51,6 +51,8 @@ class _Windowed:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         self.batch_size = batch_size
+        self.max_batch_tokens = 2048  # padded tokens per model call (see _batches)
+        self.max_pad_ratio = 1.25
         self.window = max_tokens - 2
         self.bos = self.tokenizer.token_to_id("<s>")
         self.eos = self.tokenizer.token_to_id("</s>")
@@ -59,6 +61,22 @@ class _Windowed:
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean-pooled (unnormalised) vectors of a padded batch."""
         raise NotImplementedError
+
+    def _batches(self, windows: list[tuple[int, list[int]]]):
+        """Model calls over windows sorted by length: at most ``batch_size`` rows and ``max_batch_tokens`` padded
+        tokens, and no row padded to more than ``max_pad_ratio`` times its length (+4). Padding is computed like
+        real tokens, so one long comment in a batch of short ones made the whole batch cost as much as long ones:
+        this cut the time of a 32-comment API micro-batch by about 10x (bench/analyze_speed.py)."""
+        b = 0
+        while b < len(windows):
+            first, e = len(windows[b][1]), b + 1
+            while e < len(windows) and e - b < self.batch_size:
+                width = len(windows[e][1])
+                if (e - b + 1) * width > self.max_batch_tokens or width > self.max_pad_ratio * first + 4:
+                    break
+                e += 1
+            yield windows[b:e]
+            b = e
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -73,9 +91,8 @@ class _Windowed:
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
-        for b in range(0, len(order), self.batch_size):
-            chunk = [windows[w] for w in order[b : b + self.batch_size]]
-            width = max(len(ids) for _, ids in chunk)
+        for chunk in self._batches([windows[w] for w in order]):
+            width = len(chunk[-1][1])
             batch_ids = np.full((len(chunk), width), self.pad, dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
             for r, (_, ids) in enumerate(chunk):

@@ -45,3 +45,20 @@ def test_onnx_encoder_batch_of_n_equals_one_at_a_time_on_shipped_model(pipeline)
     batch, single = _batch_vs_single(pipeline.encoder, SENTENCES)
     np.testing.assert_allclose(batch, single, atol=1e-5)
     assert pipeline.sentiment.decide(batch)[0] == pipeline.sentiment.decide(single)[0]
+
+
+def test_model_calls_are_cut_so_padding_stays_small():
+    """One long comment must not pad a whole batch of short ones: bounded rows, padded tokens and pad ratio,
+    every window exactly once, in length order."""
+    from cxtext.encoders._runtime import _Windowed
+
+    enc = _Windowed.__new__(_Windowed)
+    enc.batch_size, enc.max_batch_tokens, enc.max_pad_ratio = 32, 2048, 1.25
+    lengths = sorted([8] * 40 + [9, 10, 12, 15, 20, 30, 60, 120, 210, 512])
+    windows = [(i, [0] * n) for i, n in enumerate(lengths)]
+    batches = list(enc._batches(windows))
+    assert [w for b in batches for w in b] == windows
+    for b in batches:
+        width, first = len(b[-1][1]), len(b[0][1])
+        assert len(b) <= 32 and (len(b) == 1 or (len(b) * width <= 2048 and width <= 1.25 * first + 4))
+    assert len(batches[0]) == 32 and [len(b[0][1]) for b in batches[-3:]] == [120, 210, 512]
