@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,17 @@ def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encode
         # the theme-sentiment head does not depend on the codeframe: reuse the shipped one
         model.polarity_weight, model.polarity_bias = shipped.polarity_weight, shipped.polarity_bias
     return model
+
+
+_SIDE: ThreadPoolExecutor | None = None
+
+
+def _side_pool() -> ThreadPoolExecutor:
+    """Threads that run a batch's theme pass beside its sentiment pass (they only wait on the model pool)."""
+    global _SIDE
+    if _SIDE is None:
+        _SIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cxtext-themes")
+    return _SIDE
 
 
 class Pipeline:
@@ -176,6 +188,10 @@ class Pipeline:
             todo.setdefault(cleaned, []).append(i)
         if todo:
             texts = list(todo)
+            coding = self.themes is not None and self.config.themes
+            # the theme encoder's pass runs beside the sentiment encoder's (both ONNX: their model calls share
+            # the cores); what it gives is only read below
+            side = _side_pool().submit(self._theme_features, texts) if coding and self._side_by_side() else None
             vectors = self.encoder.encode(texts)
             if self.embeddings_cache is not None:  # for `cxtext topics fit`: keyed by the text as given
                 given = {key: j for j, t in enumerate(texts) for i in todo[t]
@@ -188,9 +204,10 @@ class Pipeline:
                     r.sentiment = label
                     r.sentiment_score = round(float(score), 4)
                     r.sentiment_confidence = round(float(conf), 4)
-            if self.themes is not None and self.config.themes:
+            if coding:
                 languages = [results[todo[t][0]].language for t in texts]
-                for t, hits in zip(texts, self._themes(texts, vectors, languages)):
+                features = side.result() if side is not None else None
+                for t, hits in zip(texts, self._themes(texts, vectors, languages, features=features)):
                     for i in todo[t]:
                         results[i].themes = hits
             if self.topics is not None:  # the topic model was fitted on these vectors (Pipeline.embed)
@@ -201,15 +218,23 @@ class Pipeline:
                         results[i].topic, results[i].topic_label = int(k), labels.get(int(k))
         return results
 
+    def _theme_features(self, texts: list[str]):
+        """What the theme model reads: :func:`~cxtext.themes.features.clause_vectors` on the theme encoder."""
+        return clause_vectors(self.theme_encoder or self.encoder, texts)
+
+    def _side_by_side(self) -> bool:
+        """Whether the theme pass may run beside the sentiment pass (ONNX encoders share one pool of cores)."""
+        return all(hasattr(e, "threads") for e in (self.encoder, self.theme_encoder or self.encoder))
+
     def _themes(self, texts: list[str], vectors: np.ndarray, languages: list[str | None],
-                force: list[list[str]] | None = None) -> list[list[ThemeHit]]:
+                force: list[list[str]] | None = None, features=None) -> list[list[ThemeHit]]:
         """Themes of each text: theme probabilities per clause, then :func:`select_themes`, then sentiment.
 
-        ``force`` (evaluation only) names, per text, the themes to report whatever their probability.
+        ``force`` (evaluation only) names, per text, the themes to report whatever their probability;
+        ``features``: :meth:`_theme_features` of ``texts`` when already computed.
         """
         tm = self.themes
-        enc = self.theme_encoder or self.encoder
-        clauses, clause_vecs, docs = clause_vectors(enc, texts)
+        clauses, clause_vecs, docs = features if features is not None else self._theme_features(texts)
         doc_sent = self.sentiment.probabilities(vectors)
         chosen = []
         for j, cv in enumerate(clause_vecs):

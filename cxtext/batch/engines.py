@@ -65,21 +65,17 @@ def load_pipeline(spec: PipelineSpec):
         pipe.save_embeddings(spec.embeddings_cache)
     threads = spec.threads or int(os.environ.get("CXTEXT_THREADS") or 0)  # set on cluster workers
     if threads:
-        _limit_threads(pipe.encoder, threads)
+        _limit_threads(pipe, threads)
     return pipe
 
 
-def _limit_threads(encoder, threads: int) -> None:
-    session = getattr(encoder, "session", None)
-    if session is not None:  # ONNX Runtime fixes its thread pool when the session is made
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        encoder.session = ort.InferenceSession(session._model_path, opts, providers=["CPUExecutionProvider"])
-    else:
+def _limit_threads(pipe, threads: int) -> None:
+    """Run the pipeline's model calls on at most ``threads`` cores (ONNX: calls side by side; torch: its pool)."""
+    onnx = False
+    for encoder in (pipe.encoder, getattr(pipe, "theme_encoder", None)):
+        if encoder is not None and hasattr(encoder, "threads"):
+            encoder.threads, onnx = threads, True
+    if not onnx:
         import torch
 
         torch.set_num_threads(threads)

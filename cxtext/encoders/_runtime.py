@@ -8,7 +8,10 @@ content tokens whose mean-pooled vectors are averaged weighted by token count.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -62,6 +65,19 @@ class _Windowed:
         """Mean-pooled (unnormalised) vectors of a padded batch."""
         raise NotImplementedError
 
+    def _run_all(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        """Every batch through :meth:`_run` (one after the other here; in parallel in :class:`OnnxEncoder`)."""
+        return [self._run(ids, mask) for ids, mask in batches]
+
+    def _padded(self, chunk: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray]:
+        width = len(chunk[-1][1])
+        ids = np.full((len(chunk), width), self.pad, dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.int64)
+        for r, (_, row) in enumerate(chunk):
+            ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        return ids, mask
+
     def _batches(self, windows: list[tuple[int, list[int]]]):
         """Model calls over windows sorted by length: at most ``batch_size`` rows and ``max_batch_tokens`` padded
         tokens, and no row padded to more than ``max_pad_ratio`` times its length (+4). Padding is computed like
@@ -91,14 +107,8 @@ class _Windowed:
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
-        for chunk in self._batches([windows[w] for w in order]):
-            width = len(chunk[-1][1])
-            batch_ids = np.full((len(chunk), width), self.pad, dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for r, (_, ids) in enumerate(chunk):
-                batch_ids[r, : len(ids)] = ids
-                mask[r, : len(ids)] = 1
-            pooled = self._run(batch_ids, mask)
+        chunks = list(self._batches([windows[w] for w in order]))
+        for chunk, pooled in zip(chunks, self._run_all([self._padded(c) for c in chunks])):
             for r, (i, ids) in enumerate(chunk):
                 w = max(len(ids) - 2, 1)
                 sums[i] += w * pooled[r]
@@ -147,16 +157,47 @@ class OnnxEncoder(_Windowed):
                 f"ONNX encoder {path} is missing. Build it with `make install` "
                 "(or `python -m cxtext.encoders.onnx_export`)."
             )
+        # one thread per model call, several calls at once (threads): on small batches ORT's own intra-op
+        # threads wait on each other at every op, so two 1-thread calls do ~1.5x the work of one 2-thread call
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.threads = threads or available_cores()
         self.dim = int(json.loads((Path(model_dir) / "config.json").read_text())["hidden_size"])
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         (pooled,) = self.session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})
         return pooled
+
+    def _run_all(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        if self.threads <= 1 or len(batches) <= 1:
+            return super()._run_all(batches)
+        # longest first (they come sorted short to long), so no core is left with a long batch at the end
+        return list(model_pool(self.threads).map(lambda b: self._run(*b), batches[::-1]))[::-1]
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask; ``$CXTEXT_THREADS`` caps it)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, int(os.environ.get("CXTEXT_THREADS") or cores)))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def model_pool(threads: int) -> ThreadPoolExecutor:
+    """The process-wide pool that runs model calls, ``threads`` at once (shared by every encoder, so the
+    sentiment and theme passes of a batch, run side by side, never use more threads than cores)."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"cxtext-ort{threads}")
+        return _POOLS[threads]
 
 
 def load_encoder(model_dir: Path, runtime: str = "onnx-int8", batch_size: int = 32) -> Encoder:
