@@ -159,7 +159,8 @@ def create_app(settings: Settings | None = None, pipeline=None, store=None, disp
         taxonomy.activate(app, *(found or (None, None)))
         if settings.microbatch:
             state.batcher = MicroBatcher(state.pipeline.analyze, window_ms=settings.batch_window_ms,
-                                         max_items=settings.batch_max_items, max_queue=settings.queue_size)
+                                         max_items=settings.batch_max_items, max_queue=settings.queue_size,
+                                         in_flight=settings.batch_in_flight)
             await state.batcher.start()
         log.info("ready: store %s, micro-batching %s", state.store.url.split("@")[-1],
                  "on" if settings.microbatch else "off")
