@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/batch_throughput.py [--data ../shared/datasets] [--rows 100000] [--big-rows 1000000]
                                                [--big-minutes 10] [--kinds baseline,default,workers2,dask2]
+                                           [--baseline-rows N]
 
 The dump: ``--rows`` rows sampled from the public datasets' texts (online_shopping_10_cats + chnsenticorp in
 Chinese, uci_sentences + semeval14_restaurants + mams_acsa in English, all splits pooled: this measures speed,
@@ -192,6 +193,8 @@ def main() -> None:
     p.add_argument("--big-minutes", type=float, default=10.0,
                    help="stop each real-model run of the memory table after this long")
     p.add_argument("--kinds", default="baseline,default,workers2,dask2")
+    p.add_argument("--baseline-rows", type=int, default=None,
+                   help="run the (slow) baseline on the dump's first N rows only (default: all)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -213,8 +216,17 @@ def main() -> None:
         results = {}
         for kind in args.kinds.split(","):
             out = tmp / f"{kind}.csv"
+            n_rows = args.rows
             if kind == "baseline":
-                cmd = [sys.executable, __file__, "--child", "baseline", str(dump), str(out)]
+                src = dump
+                if args.baseline_rows and args.baseline_rows < args.rows:  # the dump's first rows (one line each)
+                    n_rows, src = args.baseline_rows, tmp / "baseline_dump.csv"
+                    with open(dump, encoding="utf-8") as fin, open(src, "w", encoding="utf-8") as fout:
+                        for i, line in enumerate(fin):
+                            if i > n_rows:
+                                break
+                            fout.write(line)
+                cmd = [sys.executable, __file__, "--child", "baseline", str(src), str(out)]
             else:
                 extra = {"default": [], "workers2": ["--workers", "2"], "dask2": ["--engine", "dask", "--workers", "2"]}
                 cmd = [*CXTEXT, "analyze", str(dump), "-o", str(out), "--no-progress", *extra[kind]]
@@ -222,20 +234,21 @@ def main() -> None:
             info = json.loads(Path(str(out) + (".bench.json" if kind == "baseline" else ".summary.json")).read_text())
             r["seconds"] = info["seconds"]
             r["load"] = info.get("load_seconds", 0.0)
+            r["rows"] = n_rows
             results[kind] = r
-            log(f"  {kind}: {args.rows / r['wall']:.1f} rows/s wall, peak {r['peak_mb']:.0f} MB")
+            log(f"  {kind}: {n_rows / r['wall']:.1f} rows/s wall, peak {r['peak_mb']:.0f} MB")
 
         table = Table(title=f"bench/batch_throughput.py: {args.rows:,}-row dump ({distinct:,} distinct texts, "
                             f"{100 * args.dup:.0f}% repeats), {os.cpu_count()} cores")
-        for c in ("run", "wall s", "rows/s", "x baseline", "rows/s, model loaded", "x baseline (loaded)",
+        for c in ("run", "rows", "wall s", "rows/s", "x baseline", "rows/s, model loaded", "x baseline (loaded)",
                   "peak RSS MB"):
             table.add_column(c, justify="left" if c == "run" else "right")
         base = results.get("baseline")
         for kind, r in results.items():
-            rate, rate_l = args.rows / r["wall"], args.rows / r["seconds"]
-            table.add_row(kind, f"{r['wall']:.0f}", f"{rate:.1f}",
-                          f"{rate / (args.rows / base['wall']):.2f}" if base else "-", f"{rate_l:.1f}",
-                          f"{rate_l / (args.rows / base['seconds']):.2f}" if base else "-", f"{r['peak_mb']:.0f}")
+            rate, rate_l = r["rows"] / r["wall"], r["rows"] / r["seconds"]
+            table.add_row(kind, f"{r['rows']:,}", f"{r['wall']:.0f}", f"{rate:.1f}",
+                          f"{rate / (base['rows'] / base['wall']):.2f}" if base else "-", f"{rate_l:.1f}",
+                          f"{rate_l / (base['rows'] / base['seconds']):.2f}" if base else "-", f"{r['peak_mb']:.0f}")
         Console(width=150).print(table)
 
         # peak RSS against input size
