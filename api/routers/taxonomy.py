@@ -69,7 +69,9 @@ async def get_taxonomy(request: Request) -> dict[str, Any]:
 
 @router.put("/taxonomy", summary="Replace the taxonomy (a new version)")
 async def put_taxonomy(request: Request, doc: dict[str, Any] = Body(..., examples=[{"themes": [
-        {"id": "delivery", "name": "Delivery"}, {"id": "service", "name": "Customer service"}]}])) -> dict[str, Any]:
+        {"id": "delivery", "name": "Delivery", "description": "Shipping speed, couriers, parcels late or lost."},
+        {"id": "service", "name": "Customer service", "description": "Support agents, hotline, replies."}]}])
+        ) -> dict[str, Any]:
     doc = validate_taxonomy(doc)
     version = await run_in_threadpool(request.app.state.store.save_taxonomy, doc)
     activate(request.app, version, doc)

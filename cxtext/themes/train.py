@@ -42,6 +42,7 @@ class ThemeTrainConfig:
     polarity_C: float = 2.0
     threshold: float = 0.5  # the pipeline's default, to pick evidence clauses for the sentiment head
     seed: int = 13
+    calibrate_folds: int = 5  # per-theme decision point from cross-validation on the training data (0: off)
 
 
 def read_labelled(path: Path, taxonomy: Taxonomy) -> list[LabelledComment]:
@@ -96,7 +97,7 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
     k_all, dim = len(taxonomy.ids), docs.shape[1]
     weight, bias = np.zeros((k_all, dim), np.float32), np.zeros(k_all, np.float32)
     trained = np.zeros(k_all, bool)
-    counts = {}
+    counts, shifts = {}, {}
     for k, tid in enumerate(taxonomy.ids):
         y = np.array([tid in d.themes for d in data], dtype=int)
         counts[tid] = int(y.sum())
@@ -104,6 +105,8 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
             continue
         clf = LogisticRegression(C=cfg.C, max_iter=2000, random_state=cfg.seed).fit(docs, y)
         weight[k], bias[k], trained[k] = clf.coef_[0], clf.intercept_[0], True
+        shifts[tid] = _calibration_shift(docs, y, cfg)
+        bias[k] += shifts[tid]
     model.weight, model.bias, model.trained = weight, bias, trained
     log(f"theme detectors: {int(trained.sum())} trained ({', '.join(t for t, m in zip(taxonomy.ids, trained) if m)}),"
         f" {k_all - int(trained.sum()) - 1} zero-shot; {len(data)} comments, {time.time() - t0:.0f}s")
@@ -138,9 +141,32 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
         log(f"theme sentiment head: {len(pairs)} labelled (comment, theme) pairs + {len(sentiment_data)} documents")
     model.manifest = {**model.manifest, "training": {
         "comments": len(data), "labels_per_theme": counts, "sentiment_pairs": len(pairs),
+        "bias_shift_per_theme": {t: round(v, 4) for t, v in shifts.items()},
         "sentiment_documents": len(sentiment_data),
         "config": cfg.__dict__, "seconds": round(time.time() - t0, 1)}}
     return model
+
+
+def _calibration_shift(x: np.ndarray, y: np.ndarray, cfg: ThemeTrainConfig) -> float:
+    """How much to add to a detector's bias so that the pipeline's one threshold falls where this theme's F1 is
+    best: out-of-fold probabilities on the *training* data (``cfg.calibrate_folds``-fold cross-validation), the
+    F1-best cut among 0.20, 0.25 ... 0.80, moved onto ``cfg.threshold``. The threshold itself stays one number in
+    the core (:class:`~cxtext.config.PipelineConfig`); what differs per theme is its detector's bias.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = cfg.calibrate_folds
+    if folds < 2 or min(int(y.sum()), int(len(y) - y.sum())) < 2 * folds:
+        return 0.0
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
+    p = cross_val_predict(LogisticRegression(C=cfg.C, max_iter=2000, random_state=cfg.seed), x, y, cv=cv,
+                          method="predict_proba")[:, 1]
+    grid = np.round(np.arange(0.20, 0.801, 0.05), 2)
+    f1 = [2 * ((p >= t) & (y == 1)).sum() / max((p >= t).sum() + y.sum(), 1) for t in grid]
+    best = float(grid[int(np.argmax(f1))])
+    logit = lambda q: float(np.log(q / (1 - q)))  # noqa: E731
+    return logit(cfg.threshold) - logit(best)
 
 
 def public_training_data(data_dir: Path) -> tuple[list[LabelledComment], dict]:

@@ -179,3 +179,18 @@ def test_themes_use_taxonomy_switches_the_codeframe(fake_pipeline, tmp_path):
     assert [t.id for t in fake_pipeline.analyze(["too expensive"])[0].themes] == ["price"]
     with pytest.raises(ConfigError, match="field 'description'"):
         fake_pipeline.use_taxonomy({"themes": [{"id": "price", "name": "Price"}]})
+
+
+def test_themes_detector_bias_moves_the_one_threshold_to_each_themes_best_cut():
+    """A rare theme whose scores sit low: cross-validation on the training data finds its F1-best cut and the
+    detector's bias moves it onto the pipeline's threshold (which stays 0.5 for every theme)."""
+    from cxtext.themes.train import ThemeTrainConfig, _calibration_shift
+
+    rng = np.random.default_rng(0)
+    n = 600
+    y = (rng.random(n) < 0.12).astype(int)  # rare: a plain detector is shy at 0.5
+    x = rng.normal(size=(n, 8)) + 0.9 * y[:, None] * np.eye(8)[0]
+    shift = _calibration_shift(x, y, ThemeTrainConfig(C=1.0))
+    assert shift > 0  # lower cut than 0.5: the bias goes up
+    assert _calibration_shift(x[:20], y[:20], ThemeTrainConfig()) == 0.0  # too few positives: left alone
+    assert _calibration_shift(x, y, ThemeTrainConfig(calibrate_folds=0)) == 0.0
