@@ -105,7 +105,7 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
             continue
         clf = LogisticRegression(C=cfg.C, max_iter=2000, random_state=cfg.seed).fit(docs, y)
         weight[k], bias[k], trained[k] = clf.coef_[0], clf.intercept_[0], True
-        shifts[tid] = _calibration_shift(docs, y, cfg)
+        shifts[tid] = _calibration_shift(docs, y, cfg, per_text)
         bias[k] += shifts[tid]
     model.weight, model.bias, model.trained = weight, bias, trained
     log(f"theme detectors: {int(trained.sum())} trained ({', '.join(t for t, m in zip(taxonomy.ids, trained) if m)}),"
@@ -147,21 +147,27 @@ def train_theme_model(taxonomy: Taxonomy, data: list[LabelledComment], encoder, 
     return model
 
 
-def _calibration_shift(x: np.ndarray, y: np.ndarray, cfg: ThemeTrainConfig) -> float:
+def _calibration_shift(x: np.ndarray, y: np.ndarray, cfg: ThemeTrainConfig, clauses=None) -> float:
     """How much to add to a detector's bias so that the pipeline's one threshold falls where this theme's F1 is
-    best: out-of-fold probabilities on the *training* data (``cfg.calibrate_folds``-fold cross-validation), the
-    F1-best cut among 0.20, 0.25 ... 0.80, moved onto ``cfg.threshold``. The threshold itself stays one number in
-    the core (:class:`~cxtext.config.PipelineConfig`); what differs per theme is its detector's bias.
+    best: out-of-fold probabilities on the *training* data (``cfg.calibrate_folds``-fold cross-validation),
+    scored as the pipeline decides (a comment's probability is the highest of its own and its clauses',
+    ``clauses``: (C, d) vectors per comment), the F1-best cut among 0.20, 0.25 ... 0.80, moved onto
+    ``cfg.threshold``. The threshold itself stays one number in the core (:class:`~cxtext.config.PipelineConfig`);
+    what differs per theme is its detector's bias.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     folds = cfg.calibrate_folds
     if folds < 2 or min(int(y.sum()), int(len(y) - y.sum())) < 2 * folds:
         return 0.0
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
-    p = cross_val_predict(LogisticRegression(C=cfg.C, max_iter=2000, random_state=cfg.seed), x, y, cv=cv,
-                          method="predict_proba")[:, 1]
+    p = np.zeros(len(y))
+    for fit, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed).split(x, y):
+        clf = LogisticRegression(C=cfg.C, max_iter=2000, random_state=cfg.seed).fit(x[fit], y[fit])
+        p[held] = clf.predict_proba(x[held])[:, 1]
+        if clauses is not None:
+            for j in held:
+                p[j] = max(p[j], float(clf.predict_proba(clauses[j])[:, 1].max()))
     grid = np.round(np.arange(0.20, 0.801, 0.05), 2)
     f1 = [2 * ((p >= t) & (y == 1)).sum() / max((p >= t).sum() + y.sum(), 1) for t in grid]
     best = float(grid[int(np.argmax(f1))])
