@@ -1,6 +1,6 @@
 """Benchmark: latency and throughput of the HTTP API on loopback, micro-batching on vs off, in one run.
 
-    .venv/bin/python bench/api_latency.py [--requests 600] [--rounds 2] [--feedback-seconds 60]
+    .venv/bin/python bench/api_latency.py [--requests 600] [--rounds 2] [--feedback-seconds 60] [--data DIR]
 
 1. For micro-batching on, then off (a fresh ``cxtext serve`` each): single-comment ``POST /v1/analyze`` at
    concurrency 1, 8 and 32: p50 / p95 / p99 latency (ms), requests/s, and requests/s as % of the batch job's
@@ -11,7 +11,8 @@
 2. ``POST /v1/feedback`` (one record per request) for ``--feedback-seconds`` at concurrency 16: errors, records
    acknowledged, records in the store afterwards (they must be equal).
 
-Texts: the made-up sample survey (``data/sample/survey_sample.csv``), numbered so every request is new. The load
+Texts: distinct short comments from the public datasets (``--data``; else the made-up sample survey, numbered),
+each used once, so every request and every batch run is new. The load
 generator runs on the same machine as the server (2 cores here), so it takes CPU from the server too; it is a
 minimal keep-alive HTTP/1.1 client on asyncio streams (``Connection``), which costs the server far less CPU than
 httpx did.
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,24 +44,47 @@ def sample_texts() -> list[str]:
         return [r["comment"] for r in csv.DictReader(fh) if r["comment"].strip()]
 
 
+def bench_texts(data_dir: Path) -> tuple[list[str], str]:
+    """Distinct short comments: the public datasets' (as bench/batch_throughput.py, Chinese and English
+    alternating) when present, else the sample survey's numbered (whose copies share every clause but the
+    number, which flatters the batch job: it encodes a clause once per chunk)."""
+    if (data_dir / "uci_sentences.test.jsonl").exists():
+        import random
+
+        sys.path.insert(0, str(REPO / "bench"))
+        from batch_throughput import load_texts
+
+        pools = load_texts(data_dir)
+        rng = random.Random(0)
+        for v in pools.values():
+            rng.shuffle(v)
+        zh, en = pools["zh"], pools["en"]  # fewer English ones: they come round again, far apart
+        mixed = [t for i in range(len(zh)) for t in (zh[i], en[i % len(en)])]
+        return mixed, (f"dataset comments (<= 120 characters, zh/en alternating; {len(zh):,} Chinese, {len(en):,} "
+                       "English used again once all are used)")
+    base = sample_texts()
+    return [f"{base[i % len(base)]} #{i}" for i in range(20_000)], "the sample survey's comments, numbered"
+
+
 class BatchJob:
     """The batch job's rows/s on the sample texts (``Pipeline.analyze`` in chunks of 512, as ``cxtext analyze``),
     measured again right before every API run, so each API figure has a batch figure from the same minute."""
 
-    def __init__(self, texts: list[str]):
+    def __init__(self, texts: Callable[[], list[str]]):
         from cxtext.pipeline import Pipeline
 
-        self.texts = texts
+        self.texts = texts  # new texts for each run
         self.pipe = Pipeline.load()
-        self.pipe.analyze(texts[:64])  # warm-up
-        self.round = 0
+        self.pipe.analyze(texts()[:64])  # warm-up
+        self.n = 0
 
     def rows_per_s(self) -> float:
-        self.round += 1
+        texts = self.texts()
+        self.n = len(texts)
         t0 = time.perf_counter()
-        for start in range(0, len(self.texts), 512):  # new texts each round: nothing is cached
-            self.pipe.analyze([f"{t} [{self.round}]" for t in self.texts[start : start + 512]])
-        return len(self.texts) / (time.perf_counter() - t0)
+        for start in range(0, len(texts), 512):
+            self.pipe.analyze(texts[start : start + 512])
+        return len(texts) / (time.perf_counter() - t0)
 
 
 def free_port() -> int:
@@ -157,9 +182,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2,
                     help="runs of each level, each right after a batch run; the fastest counts")
     ap.add_argument("--feedback-seconds", type=float, default=60.0)
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets",
+                    help="public datasets (their short comments; without them, the sample survey's)")
     args = ap.parse_args()
-    base = sample_texts()
-    batch = BatchJob([f"{base[i % len(base)]} #{i}" for i in range(1024)])
+    pool, what = bench_texts(args.data)
+    print(f"texts: {what}", file=sys.stderr)
+    fresh = iter(pool)  # every text is used once: batch runs, requests and feedback never repeat one
+    batch = BatchJob(lambda: [next(fresh) for _ in range(1024)])
 
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="cxtext-bench-"))
@@ -168,7 +197,7 @@ def main() -> int:
     def analyze_bodies(n):
         for _ in range(n):
             counter[0] += 1
-            yield {"comments": [{"text": f"{base[counter[0] % len(base)]} ({counter[0]})"}]}
+            yield {"comments": [{"text": next(fresh)}]}
 
     for mode in ("on", "off"):
         proc, url = start_server({"CXTEXT_MICROBATCH": "1" if mode == "on" else "0",
@@ -194,7 +223,7 @@ def main() -> int:
     from tabulate import tabulate
 
     print(f"\nbest of {args.rounds} runs per level; 'batch rows/s': the batch job (Pipeline.analyze, chunks of 512, "
-          f"{len(batch.texts)} sample comments) run just before it; 'every run': each run's req/s over its batch "
+          f"{batch.n} new comments) run just before it; 'every run': each run's req/s over its batch "
           "figure\n")
     print(tabulate(rows, headers=["micro-batching", "concurrency", "requests", "errors", "p50 ms", "p95 ms", "p99 ms",
                                   "req/s", "batch rows/s", "vs batch", "vs batch, every run"], tablefmt="github"))
@@ -206,7 +235,7 @@ def main() -> int:
             i = 0
             while True:
                 i += 1
-                yield {"records": [{"id": f"fb-{i}", "text": f"{base[i % len(base)]} ({i})", "channel": "survey",
+                yield {"records": [{"id": f"fb-{i}", "text": pool[i % len(pool)], "channel": "survey",
                                     "score": i % 11, "score_type": "nps"}]}
 
         print(f"POST /v1/feedback for {args.feedback_seconds:.0f} s at concurrency 16 ...", file=sys.stderr)

@@ -56,6 +56,7 @@ class _Windowed:
         self.batch_size = batch_size
         self.max_batch_tokens = 2048  # padded tokens per model call (see _batches)
         self.max_pad_ratio = 1.25
+        self.pad_slack = 4  # tokens of padding always allowed
         self.window = max_tokens - 2
         self.bos = self.tokenizer.token_to_id("<s>")
         self.eos = self.tokenizer.token_to_id("</s>")
@@ -88,7 +89,7 @@ class _Windowed:
             first, e = len(windows[b][1]), b + 1
             while e < len(windows) and e - b < self.batch_size:
                 width = len(windows[e][1])
-                if (e - b + 1) * width > self.max_batch_tokens or width > self.max_pad_ratio * first + 4:
+                if (e - b + 1) * width > self.max_batch_tokens or width > self.max_pad_ratio * first + self.pad_slack:
                     break
                 e += 1
             yield windows[b:e]
