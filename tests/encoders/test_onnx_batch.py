@@ -53,7 +53,7 @@ def test_model_calls_are_cut_so_padding_stays_small():
     from cxtext.encoders._runtime import _Windowed
 
     enc = _Windowed.__new__(_Windowed)
-    enc.batch_size, enc.max_batch_tokens, enc.max_pad_ratio = 32, 2048, 1.25
+    enc.batch_size, enc.max_batch_tokens, enc.max_pad_ratio, enc.pad_slack = 32, 2048, 1.25, 4
     lengths = sorted([8] * 40 + [9, 10, 12, 15, 20, 30, 60, 120, 210, 512])
     windows = [(i, [0] * n) for i, n in enumerate(lengths)]
     batches = list(enc._batches(windows))
