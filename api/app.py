@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -142,8 +141,13 @@ def create_app(settings: Settings | None = None, pipeline=None, store=None, disp
             from cxtext.pipeline import Pipeline
 
             state.pipeline = Pipeline.load(model_dir=settings.model_dir, runtime=settings.runtime)
-            if os.environ.get("CXTEXT_TOPIC_MODEL_DIR"):  # analyses then carry `topic` / `topic_label`
-                state.pipeline.use_topics(os.environ["CXTEXT_TOPIC_MODEL_DIR"])
+        if state.topic_model is None and settings.topic_model_dir is not None:
+            from cxtext.topics import CachedEmbedder, TopicModel, default_cache
+
+            pipe = state.pipeline  # loaded once: analyses carry `topic`, /v1/topics and /v1/emerging read it
+            state.topic_model = TopicModel.load(settings.topic_model_dir,
+                                                embedder=CachedEmbedder(pipe, default_cache(pipe)))
+            pipe.use_topics(state.topic_model)
         if state.store is None:
             from cxtext.store import open_store
 
@@ -159,8 +163,7 @@ def create_app(settings: Settings | None = None, pipeline=None, store=None, disp
         taxonomy.activate(app, *(found or (None, None)))
         if settings.microbatch:
             state.batcher = MicroBatcher(state.pipeline.analyze, window_ms=settings.batch_window_ms,
-                                         max_items=settings.batch_max_items, max_queue=settings.queue_size,
-                                         in_flight=settings.batch_in_flight)
+                                         max_items=settings.batch_max_items, max_queue=settings.queue_size)
             await state.batcher.start()
         log.info("ready: store %s, micro-batching %s", state.store.url.split("@")[-1],
                  "on" if settings.microbatch else "off")
@@ -183,6 +186,7 @@ def create_app(settings: Settings | None = None, pipeline=None, store=None, disp
     app.state.dispatcher = dispatcher
     app.state.batcher = None
     app.state.taxonomy_version = None
+    app.state.topic_model = None  # settings.topic_model_dir, loaded at startup (tests may set one)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
 
     @app.exception_handler(ApiError)

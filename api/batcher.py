@@ -1,11 +1,10 @@
 """Micro-batching: concurrent requests share one ``Pipeline.analyze`` call.
 
 A request's comments join a bounded queue. One worker takes the first waiting request, waits ``window_ms``
-for company, takes what else is queued (up to ``max_items`` comments), and runs the model once, in a
+for company, takes what else is queued (up to ``max_items`` comments), and runs the model once, in one
 thread, for all of them; each request gets its own slice back. While the model runs, new requests queue up,
-so under load batches grow by themselves; alone, a request waits only the window. ``in_flight`` > 1 lets
-several batches run at once (their model calls share the cores through the encoder's pool); on 2 cores
-that measured no faster than 1 (bench/api_latency.py), so 1 is the default.
+so under load batches grow by themselves; alone, a request waits only the window. (Two batches at once,
+their model calls sharing the cores, measured no faster on 2 cores.)
 """
 
 from __future__ import annotations
@@ -43,22 +42,18 @@ class MicroBatcher:
     """
 
     def __init__(self, analyze: Callable[[list[Any]], Sequence[Any]], window_ms: float = 2.0, max_items: int = 64,
-                 max_queue: int = 1024, in_flight: int = 1):
+                 max_queue: int = 1024):
         self._analyze = analyze
         self.window_s = window_ms / 1000.0
         self.max_items = max_items
         self.max_queue = max_queue
-        self.in_flight = in_flight
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._running: set[asyncio.Task] = set()
-        self._executor = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="cxtext-model")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxtext-model")
         self.calls = 0  # model calls made (for tests and the benchmark)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue(maxsize=self.max_queue)
-        self._slots = asyncio.Semaphore(self.in_flight)
         self._task = asyncio.create_task(self._run(), name="cxtext-microbatcher")
 
     async def stop(self) -> None:
@@ -85,7 +80,6 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         carry: _Job | None = None
         while True:
-            await self._slots.acquire()  # at most in_flight batches at once; meanwhile requests keep queueing
             first = carry or await self._queue.get()
             carry = None
             batch, n = [first], len(first.items)
@@ -98,24 +92,17 @@ class MicroBatcher:
                     break
                 batch.append(job)
                 n += len(job.items)
-            task = loop.create_task(self._call(batch))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-
-    async def _call(self, batch: list[_Job]) -> None:
-        items = [it for job in batch for it in job.items]
-        try:
-            self.calls += 1
-            results = await asyncio.get_running_loop().run_in_executor(self._executor, self._analyze, items)
-        except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+            items = [it for job in batch for it in job.items]
+            try:
+                self.calls += 1
+                results = await loop.run_in_executor(self._executor, self._analyze, items)
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            start = 0
             for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-            return
-        finally:
-            self._slots.release()
-        start = 0
-        for job in batch:
-            if not job.future.done():  # the client may have gone away
-                job.future.set_result(list(results[start : start + len(job.items)]))
-            start += len(job.items)
+                if not job.future.done():  # the client may have gone away
+                    job.future.set_result(list(results[start : start + len(job.items)]))
+                start += len(job.items)

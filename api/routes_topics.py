@@ -1,8 +1,8 @@
 """``GET /v1/topics``, ``GET /v1/topics/{id}`` and ``GET /v1/emerging``: topics and what is new, over the store.
 
-The topic model is ``app.state.topic_model`` (injected), else loaded once from ``$CXTEXT_TOPIC_MODEL_DIR``
-(a folder written by ``cxtext topics fit --out DIR``) with the app's pipeline as embedder (vectors cached by
-text). Stored comments get their topic by ``transform``; the core functions are
+The topic model is ``app.state.topic_model``: loaded once at startup from ``CXTEXT_TOPIC_MODEL_DIR`` (a folder
+written by ``cxtext topics fit --out DIR``, :class:`api.settings.Settings`) with the app's pipeline as embedder
+(vectors cached by text), and shared with the pipeline, which gives each analysis its topic. Stored comments get their topic by ``transform``; the core functions are
 :func:`cxtext.topics.service.list_topics`, :func:`~cxtext.topics.service.topic_detail` and
 :func:`cxtext.metrics.trends.emerging`.
 """
@@ -10,8 +10,6 @@ text). Stored comments get their topic by ``transform``; the core functions are
 from __future__ import annotations
 
 import math
-import os
-import threading
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,24 +19,14 @@ from api import deps
 from cxtext.store import FeedbackQuery
 
 router = APIRouter(prefix="/v1", tags=["topics"])
-_lock = threading.Lock()
-ENV = "CXTEXT_TOPIC_MODEL_DIR"
 
 
 def topic_model(request: Request, required: bool = True):
-    """The app's topic model (loaded on first use); 404 with how to configure one when there is none."""
-    state = request.app.state
-    with _lock:
-        model = getattr(state, "topic_model", None)
-        if model is None and os.environ.get(ENV):
-            from cxtext.topics import CachedEmbedder, TopicModel, default_cache
-
-            pipe = state.pipeline
-            model = TopicModel.load(os.environ[ENV], embedder=CachedEmbedder(pipe, default_cache(pipe)))
-            state.topic_model = model
+    """The app's topic model (loaded at startup); 404 with how to configure one when there is none."""
+    model = request.app.state.topic_model
     if model is None and required:
         raise deps.ApiError(404, "NoTopicModel", "no topic model is configured: fit one with `cxtext topics fit "
-                            f"ANALYSED_FILE --out DIR` and start the service with {ENV}=DIR")
+                            "ANALYSED_FILE --out DIR` and start the service with CXTEXT_TOPIC_MODEL_DIR=DIR")
     return model
 
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     model_dir: Path | None = Field(None, description="models folder (default: the shipped models/)")
     runtime: Literal["onnx-int8", "torch-fp32"] = "onnx-int8"
+    topic_model_dir: Path | None = Field(None, description="a `cxtext topics fit` folder: analyses get their topic; "
+                                                           "/v1/topics and /v1/emerging answer")
     database_url: str | None = Field(None, description="duckdb:///file.duckdb (default cxtext.duckdb) or postgresql://")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated keys (or sha256:<hex> of them); kept hashed. Empty: no auth")
@@ -39,8 +41,6 @@ class Settings(BaseSettings):
     microbatch: bool = Field(True, description="batch concurrent requests into one model call")
     batch_window_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits for company")
     batch_max_items: int = Field(64, ge=1, description="comments per model call at most")
-    batch_in_flight: int = Field(1, ge=1, le=16, description="micro-batches analysed at once (their model calls "
-                                                            "share the cores)")
     queue_size: int = Field(1024, ge=1, description="requests waiting for the model; beyond it: 503 + Retry-After")
     alert_max_attempts: int = Field(5, ge=1, le=20)
     alert_backoff_s: float = Field(0.5, ge=0)
