@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast eval bench train train-themes clean help
+.PHONY: install demo test test-fast eval bench train train-themes train-joint-pack clean help
 
 help:
 	@echo "make demo     install, then score data/sample/survey_sample.csv and print a summary"
@@ -18,7 +18,8 @@ help:
 	@echo "make eval     accuracy on ../shared/datasets (dev + test splits)"
 	@echo "make bench    bench/analyze_speed.py"
 	@echo "make train    retrain models/sentiment on the public train splits (CPU recipe: top 6 layers)"
-	@echo "make train-themes  retrain models/themes (default taxonomy) on the public aspect datasets"
+	@echo "make train-themes  train the two-pass theme model (base encoder) on the public aspect datasets -> out/"
+	@echo "make train-joint-pack  write the pack for the shipped joint model (sentiment + themes; trains on a GPU)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,7 +54,11 @@ train: install
 	$(VENV)/bin/cxtext train --data ../shared/datasets --out models/sentiment
 
 train-themes: install
-	$(VENV)/bin/cxtext train-themes --public ../shared/datasets --out models/themes
+	$(VENV)/bin/cxtext train-themes --public ../shared/datasets --out out/themes-teacher
+
+# the shipped models/sentiment + models/themes: pack here, train on a GPU, import here (see models/themes/README.md)
+train-joint-pack: install
+	$(VENV)/bin/cxtext train-joint --pack .gpu/joint --data ../shared/datasets
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

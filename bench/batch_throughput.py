@@ -13,8 +13,8 @@ Rows, each a fresh subprocess; time is wall-clock from start to output written, 
 ("rows/s") and excluded ("rows/s, model loaded"); peak RSS is the largest sum over the process tree (Dask
 workers included), sampled every 0.2 s:
 
-  baseline   pandas read_csv; sentence-transformers ``encode`` (batch 32, fp32) of the fine-tuned sentiment encoder
-             + our sentiment head, and of the base encoder + the shipped theme model (whole comment, no clauses,
+  baseline   pandas read_csv; sentence-transformers ``encode`` (batch 32, fp32) of the shipped encoder, its pooled
+             vectors + our sentiment head and its token states + the shipped joint theme heads (whole comment,
              threshold 0.5); to_csv
   default    ``cxtext analyze IN -o OUT.csv`` (int8 ONNX, one process, length-sorted batches, run-wide dedup)
   workers2   ``cxtext analyze ... --workers 2`` (two processes, one model thread each)
@@ -89,6 +89,7 @@ def write_dump(path: Path, texts: dict[str, list[str]], rows: int, dup: float, s
 
 
 def baseline_child(inp: str, out: str) -> None:
+    import numpy as np
     import pandas as pd
     import torch
     from sentence_transformers import SentenceTransformer
@@ -96,21 +97,27 @@ def baseline_child(inp: str, out: str) -> None:
     from cxtext.config import default_model_dir
     from cxtext.encoders import default_encoder_dir
     from cxtext.sentiment.model import load_sentiment_model
-    from cxtext.themes.model import load_theme_model
+    from cxtext.encoders._runtime import TokenStates
+    from cxtext.themes.joint import load_joint_theme_model
 
     torch.set_num_threads(os.cpu_count() or 2)
     t0 = time.monotonic()
     head = load_sentiment_model(default_model_dir() / "sentiment")
+    themes = load_joint_theme_model(default_model_dir() / "themes")  # heads on the same encoder's token states
     st = SentenceTransformer(str(head.materialize(default_encoder_dir(), onnx=False)), device="cpu")
     loaded = time.monotonic()
     df = pd.read_csv(inp, dtype=str, keep_default_na=False)
-    vecs = st.encode(df["text"].tolist(), batch_size=32, prompt="query: ", normalize_embeddings=True)
+    texts = df["text"].tolist()
+    outs = st.encode(texts, batch_size=32, prompt="query: ", output_value=None)
+    vecs = np.stack([o["sentence_embedding"].float().numpy() for o in outs])
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     labels, scores, conf = head.decide(vecs)
     df["sentiment"], df["sentiment_score"], df["sentiment_confidence"] = labels, scores, conf
-    base = SentenceTransformer(str(default_encoder_dir()), device="cpu")
-    themes = load_theme_model(default_model_dir() / "themes")
-    probs = themes.probabilities(base.encode(df["text"].tolist(), batch_size=32, prompt="query: ",
-                                             normalize_embeddings=True))
+    states = []
+    for o in outs:
+        tok = o["token_embeddings"][o["attention_mask"].bool()].float().numpy()
+        states.append(TokenStates(tok, np.full(len(tok), -1)))
+    probs = [f.probs_doc for f in themes.features(texts, states)]
     df["themes"] = [";".join(i for i, p in zip(themes.ids, row) if p >= 0.5) or "other" for row in probs]
     df.to_csv(out, index=False)
     Path(out + ".bench.json").write_text(json.dumps({"load_seconds": loaded - t0,

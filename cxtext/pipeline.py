@@ -67,16 +67,39 @@ def load_theme_encoder(encoder_dir: Path, config: PipelineConfig) -> Encoder:
     return load_encoder(encoder_dir, config.runtime, config.batch_size)
 
 
-def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encoder) -> ThemeModel:
-    """The theme model for ``taxonomy``: a trained one when given (or shipped for the default), else zero-shot."""
+def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encoder, sentiment=None):
+    """The theme model for ``taxonomy``: a trained one when given (or shipped for the default), else zero-shot.
+
+    ``encoder`` is the base (theme) encoder, or a function returning it: only a zero-shot model needs it.
+    A joint model (heads on the sentiment encoder) must belong to ``sentiment``.
+    """
+    from cxtext.themes.joint import is_joint, load_joint_theme_model
+
+    def joint(path):
+        model = load_joint_theme_model(path, taxonomy)
+        want = model.manifest.get("sentiment_model", {}).get("fingerprint")
+        if sentiment is not None and want and want != sentiment.fingerprint():
+            raise ArtifactError(
+                f"The theme model at {path} reads the states of sentiment model {want}, but the sentiment model "
+                f"loaded is {sentiment.fingerprint()}. Ship them together (`cxtext train-joint --import-result`), "
+                "or pass --no-themes.")
+        return model
+
     if theme_model is not None:
-        return load_theme_model(theme_model, taxonomy)
+        return joint(theme_model) if is_joint(theme_model) else load_theme_model(theme_model, taxonomy)
     shipped_dir = model_dir / "themes"
     default = Taxonomy.default()
-    shipped = load_theme_model(shipped_dir, default) if (shipped_dir / "manifest.json").exists() else None
-    if shipped is not None and (taxonomy is None or taxonomy.fingerprint() == default.fingerprint()):
-        return shipped
-    model = ThemeModel.zero_shot_from(taxonomy or default, encoder)
+    is_default = taxonomy is None or taxonomy.fingerprint() == default.fingerprint()
+    shipped = None
+    if (shipped_dir / "manifest.json").exists():
+        if is_joint(shipped_dir):
+            if is_default:
+                return joint(shipped_dir)
+        else:
+            shipped = load_theme_model(shipped_dir, default)
+            if is_default:
+                return shipped
+    model = ThemeModel.zero_shot_from(taxonomy or default, encoder() if callable(encoder) else encoder)
     if shipped is not None and shipped.prototypes.shape[1] == model.prototypes.shape[1]:
         # the theme-sentiment head does not depend on the codeframe: reuse the shipped one
         model.polarity_weight, model.polarity_bias = shipped.polarity_weight, shipped.polarity_bias
@@ -112,7 +135,8 @@ class Pipeline:
         self.redactor = redactor or PiiRedactor()  # used when config.redact_pii
         self.themes = themes  # None: no theme coding
         self.model_dir = default_model_dir()  # where the shipped theme model lives (set by load)
-        self.theme_encoder = theme_encoder  # None: themes are read from the sentiment encoder's vectors
+        self.theme_encoder = theme_encoder  # the base encoder, for clause-vector theme models (loaded when needed)
+        self.encoder_dir: Path | None = None  # where base_encoder loads it from (set by load)
         self.topics = None  # a fitted cxtext.topics.TopicModel (use_topics): each comment gets its topic
         self.embeddings_cache = None  # a cxtext.topics.EmbeddingCache (save_embeddings) the analysis fills
 
@@ -149,12 +173,10 @@ class Pipeline:
         sentiment = load_sentiment_model(model_dir / "sentiment")
         merged = sentiment.materialize(encoder_dir, onnx=config.runtime == "onnx-int8")
         encoder = load_encoder(merged, config.runtime, config.batch_size)
-        themes = theme_encoder = None
+        pipe = cls(encoder, sentiment, config)
+        pipe.model_dir, pipe.encoder_dir = model_dir, encoder_dir
         if config.themes:
-            theme_encoder = load_theme_encoder(encoder_dir, config)
-            themes = _load_themes(model_dir, taxonomy, theme_model, theme_encoder)
-        pipe = cls(encoder, sentiment, config, themes=themes, theme_encoder=theme_encoder)
-        pipe.model_dir = model_dir
+            pipe.themes = _load_themes(model_dir, taxonomy, theme_model, pipe.base_encoder, sentiment)
         if topic_model is not None:
             pipe.use_topics(topic_model)
         return pipe
@@ -192,7 +214,8 @@ class Pipeline:
             # the theme encoder's pass runs beside the sentiment encoder's (both ONNX: their model calls share
             # the cores); what it gives is only read below
             side = _side_pool().submit(self._theme_features, texts) if coding and self._side_by_side() else None
-            vectors = self.encoder.encode(texts)
+            joint = coding and getattr(self.themes, "joint", False)
+            vectors, states = self.encoder.encode(texts, states=True) if joint else (self.encoder.encode(texts), None)
             if self.embeddings_cache is not None:  # for `cxtext topics fit`: keyed by the text as given
                 given = {key: j for j, t in enumerate(texts) for i in todo[t]
                          for key in (items[i].text, results[i].redacted_text)}  # a store keeps the redacted one
@@ -207,6 +230,8 @@ class Pipeline:
             if coding:
                 languages = [results[todo[t][0]].language for t in texts]
                 features = side.result() if side is not None else None
+                if joint:
+                    features = self._theme_features(texts, states)
                 for t, hits in zip(texts, self._themes(texts, vectors, languages, features=features)):
                     for i in todo[t]:
                         results[i].themes = hits
@@ -218,13 +243,29 @@ class Pipeline:
                         results[i].topic, results[i].topic_label = int(k), labels.get(int(k))
         return results
 
-    def _theme_features(self, texts: list[str]):
-        """What the theme model reads: :func:`~cxtext.themes.features.clause_vectors` on the theme encoder."""
-        return clause_vectors(self.theme_encoder or self.encoder, texts)
+    def base_encoder(self) -> Encoder:
+        """The base multilingual-e5-small that zero-shot and ``train-themes`` models read (loaded on first use;
+        the shipped joint model does not need it)."""
+        if self.theme_encoder is None and self.encoder_dir is not None:
+            self.theme_encoder = load_theme_encoder(self.encoder_dir, self.config)
+        return self.theme_encoder or self.encoder
+
+    def _theme_features(self, texts: list[str], states=None):
+        """What the theme model reads: for the joint model, its heads over the sentiment encoder's token states
+        (``states``, or a pass to get them); else :func:`~cxtext.themes.features.clause_vectors` on the theme
+        encoder."""
+        if getattr(self.themes, "joint", False):
+            if states is None:
+                _, states = self.encoder.encode(texts, states=True)
+            return self.themes.features(texts, states)
+        return clause_vectors(self.base_encoder(), texts)
 
     def _side_by_side(self) -> bool:
-        """Whether the theme pass may run beside the sentiment pass (ONNX encoders share one pool of cores)."""
-        return all(hasattr(e, "threads") for e in (self.encoder, self.theme_encoder or self.encoder))
+        """Whether a second (theme encoder) pass runs beside the sentiment pass (ONNX encoders share one pool of
+        cores). Not for the joint model: its themes come out of the sentiment pass itself."""
+        if getattr(self.themes, "joint", False):
+            return False
+        return all(hasattr(e, "threads") for e in (self.encoder, self.base_encoder()))
 
     def _themes(self, texts: list[str], vectors: np.ndarray, languages: list[str | None],
                 force: list[list[str]] | None = None, features=None) -> list[list[ThemeHit]]:
@@ -234,29 +275,26 @@ class Pipeline:
         ``features``: :meth:`_theme_features` of ``texts`` when already computed.
         """
         tm = self.themes
-        clauses, clause_vecs, docs = features if features is not None else self._theme_features(texts)
+        features = features if features is not None else self._theme_features(texts)
         doc_sent = self.sentiment.probabilities(vectors)
+        if getattr(tm, "joint", False):  # heads on the sentiment encoder's states: clauses and polarity given
+            clauses = [f.clauses for f in features]
+            probs = [(f.probs_doc, f.probs_clauses) for f in features]
+        else:
+            clauses, clause_vecs, docs = features
+            probs = []
+            for j, cv in enumerate(clause_vecs):
+                p = tm.probabilities(np.vstack([docs[j: j + 1], cv]))
+                probs.append((p[0], p[1:]))
         chosen = []
-        for j, cv in enumerate(clause_vecs):
-            probs = tm.probabilities(np.vstack([docs[j: j + 1], cv]))
+        for j, (p_doc, p_clauses) in enumerate(probs):
             if force is not None:
-                chosen.append(select_given(probs[0], probs[1:], [tm.ids.index(t) for t in force[j]],
+                chosen.append(select_given(p_doc, p_clauses, [tm.ids.index(t) for t in force[j]],
                                            self.config.theme_threshold))
             else:
-                chosen.append(select_themes(probs[0], probs[1:], tm.ids, self.config.theme_threshold,
+                chosen.append(select_themes(p_doc, p_clauses, tm.ids, self.config.theme_threshold,
                                             self.config.max_themes))
-        # a theme whose evidence is the whole comment has the comment's sentiment; one whose evidence is part of
-        # it gets the theme model's sentiment head over its evidence clauses (no second sentiment-encoder pass),
-        # or, for a model without a head, the sentiment model on the evidence text
-        partial = [(j, s) for j, sel in enumerate(chosen) for s in sel if not s.whole(len(clauses[j]))]
-        theme_sent: dict[tuple[int, int], np.ndarray] = {}
-        if partial:
-            if tm.polarity_weight is not None:
-                probs = tm.polarity(polarity_features([(j, s.evidence) for j, s in partial], clause_vecs))
-            else:
-                ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in partial]
-                probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
-            theme_sent = {(j, s.k): p for (j, s), p in zip(partial, probs)}
+        theme_sent = self._theme_sentiment(tm, chosen, clauses, languages, features)
         labels = tuple(self.sentiment.labels)
         out = []
         for j, (t, sel) in enumerate(zip(texts, chosen)):
@@ -273,6 +311,45 @@ class Pipeline:
             out.append(hits)
         return out
 
+    def _theme_sentiment(self, tm, chosen, clauses, languages, features) -> dict[tuple[int, int], np.ndarray]:
+        """Where a theme's sentiment is decided: (text index, theme index) -> probabilities; a theme left out
+        has the comment's sentiment.
+
+        The one theme of a comment whose evidence is the whole comment has the comment's sentiment. With the
+        joint model every other theme gets its own sentiment head (it reads where in the comment the theme is
+        talked about); a theme that head never saw labelled (delivery, usability...) gets the sentiment model on
+        its evidence text (a second, short pass), or the comment's sentiment when its evidence is the whole
+        comment. With a clause-vector model, a theme whose evidence is part of the comment gets the theme
+        model's sentiment head over its evidence clauses, or, without one, the sentiment model on the evidence
+        text (a second, short encoder pass)."""
+        if getattr(tm, "joint", False):
+            out, rest = {}, []
+            for j, sel in enumerate(chosen):
+                for s in sel:
+                    if len(sel) > 1 or not s.whole(len(clauses[j])):
+                        p = features[j].polarity(s.k, s.evidence)
+                        if p is not None:
+                            out[(j, s.k)] = p
+                        elif s.whole(len(clauses[j])):
+                            vec = features[j].evidence_vector(s.evidence)[None]
+                            out[(j, s.k)] = self.sentiment.probabilities(vec)[0]
+                        else:
+                            rest.append((j, s))
+            if rest:  # evidence read on its own: in context, "快递很快，" inside a complaint reads negative
+                ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in rest]
+                probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
+                out.update({(j, s.k): p for (j, s), p in zip(rest, probs)})
+            return out
+        partial = [(j, s) for j, sel in enumerate(chosen) for s in sel if not s.whole(len(clauses[j]))]
+        if not partial:
+            return {}
+        if tm.polarity_weight is not None:
+            probs = tm.polarity(polarity_features([(j, s.evidence) for j, s in partial], features[1]))
+        else:
+            ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in partial]
+            probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
+        return {(j, s.k): p for (j, s), p in zip(partial, probs)}
+
     def use_taxonomy(self, taxonomy: Taxonomy | Mapping, version: int | str | None = None) -> None:
         """Code comments against another codeframe from now on (zero-shot; the shipped model for the default).
 
@@ -285,8 +362,7 @@ class Pipeline:
                                           source=f"taxonomy version {version}" if version is not None else "taxonomy")
         if version is not None:
             taxonomy = taxonomy.model_copy(update={"version": version})
-        encoder = self.theme_encoder or self.encoder
-        self.themes = _load_themes(self.model_dir, taxonomy, None, encoder)
+        self.themes = _load_themes(self.model_dir, taxonomy, None, self.base_encoder, self.sentiment)
 
     def use_topics(self, model) -> None:
         """Give every analysed comment its discovered topic (``Analysis.topic``, ``topic_label``).

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +25,16 @@ from cxtext.errors import ArtifactError
 def content_ids(tokenizer, texts: Sequence[str]) -> list[list[int]]:
     """Token ids of ``query: `` + text, without ``<s>``/``</s>`` and untruncated (callers window or cut)."""
     return [e.ids for e in tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)]
+
+
+@dataclass
+class TokenStates:
+    """One text's last hidden states (``encode(..., states=True)``): ``hidden`` (T, d) for every token the
+    model saw (``<s>``, the ``query:`` prefix and ``</s>`` included, windows one after the other) and
+    ``starts`` (T,), each token's first character in the text (-1 for specials and the prefix)."""
+
+    hidden: np.ndarray
+    starts: np.ndarray
 
 
 @runtime_checkable
@@ -62,13 +73,13 @@ class _Windowed:
         self.eos = self.tokenizer.token_to_id("</s>")
         self.pad = self.tokenizer.token_to_id("<pad>")
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Mean-pooled (unnormalised) vectors of a padded batch."""
+    def _run(self, ids: np.ndarray, mask: np.ndarray, states: bool = False):
+        """Mean-pooled (unnormalised) vectors of a padded batch; with ``states``, (pooled, last hidden states)."""
         raise NotImplementedError
 
-    def _run_all(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    def _run_all(self, batches: list[tuple[np.ndarray, np.ndarray]], states: bool = False) -> list:
         """Every batch through :meth:`_run` (one after the other here; in parallel in :class:`OnnxEncoder`)."""
-        return [self._run(ids, mask) for ids, mask in batches]
+        return [self._run(ids, mask, states) for ids, mask in batches]
 
     def _padded(self, chunk: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray]:
         width = len(chunk[-1][1])
@@ -96,28 +107,53 @@ class _Windowed:
             yield windows[b:e]
             b = e
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], states: bool = False):
+        """``(n, dim)`` unit vectors; with ``states``, also one :class:`TokenStates` per text (same pass)."""
         texts = list(texts)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        content = content_ids(self.tokenizer, texts)
-        # every window is (text index, token ids with specials)
+            empty = np.zeros((0, self.dim), dtype=np.float32)
+            return (empty, []) if states else empty
+        encodings = self.tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)
+        # every window is (text index, token ids with specials, first content token)
         windows: list[tuple[int, list[int]]] = []
-        for i, ids in enumerate(content):
+        firsts: list[int] = []
+        for i, e in enumerate(encodings):
+            ids = e.ids
             for a in range(0, max(len(ids), 1), self.window):
                 windows.append((i, [self.bos, *ids[a : a + self.window], self.eos]))
+                firsts.append(a)
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
-        chunks = list(self._batches([windows[w] for w in order]))
-        for chunk, pooled in zip(chunks, self._run_all([self._padded(c) for c in chunks])):
-            for r, (i, ids) in enumerate(chunk):
-                w = max(len(ids) - 2, 1)
-                sums[i] += w * pooled[r]
-                weights[i] += w
+        parts: dict[int, np.ndarray] = {}
+        chunks = list(self._batches([(w, windows[w][1]) for w in order]))
+        for chunk, out in zip(chunks, self._run_all([self._padded(c) for c in chunks], states)):
+            pooled, hidden = out if states else (out, None)
+            for r, (w, ids) in enumerate(chunk):
+                i = windows[w][0]
+                n = max(len(ids) - 2, 1)
+                sums[i] += n * pooled[r]
+                weights[i] += n
+                if states:
+                    parts[w] = hidden[r, : len(ids)]
         vecs = sums / weights[:, None]
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-        return vecs.astype(np.float32)
+        vecs = vecs.astype(np.float32)
+        if not states:
+            return vecs
+        skip = len(QUERY_PREFIX)
+        per_text: list[list[int]] = [[] for _ in texts]
+        for w, (i, _) in enumerate(windows):
+            per_text[i].append(w)
+        result = []
+        for i, ws in enumerate(per_text):
+            starts = []
+            for w in ws:
+                offs = encodings[i].offsets[firsts[w]: firsts[w] + self.window]
+                starts.extend([-1, *(o[0] - skip if o[0] >= skip else -1 for o in offs), -1])
+            result.append(TokenStates(np.concatenate([parts[w] for w in ws]).astype(np.float32),
+                                      np.asarray(starts, dtype=np.int64)))
+        return vecs, result
 
 
 class TorchEncoder(_Windowed):
@@ -135,13 +171,14 @@ class TorchEncoder(_Windowed):
         self.model.eval()
         self.dim = int(self.model.config.hidden_size)
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _run(self, ids: np.ndarray, mask: np.ndarray, states: bool = False):
         torch = self._torch
         with torch.inference_mode():
             m = torch.from_numpy(mask)
             out = self.model(input_ids=torch.from_numpy(ids), attention_mask=m).last_hidden_state
             mf = m.unsqueeze(-1).to(out.dtype)
-            return ((out * mf).sum(1) / mf.sum(1)).numpy()
+            pooled = ((out * mf).sum(1) / mf.sum(1)).numpy()
+            return (pooled, out.numpy()) if states else pooled
 
 
 class OnnxEncoder(_Windowed):
@@ -149,7 +186,8 @@ class OnnxEncoder(_Windowed):
 
     runtime = "onnx-int8"
 
-    def __init__(self, model_dir: Path, onnx_file: Path | None = None, batch_size: int = 32, threads: int | None = None):
+    def __init__(self, model_dir: Path, onnx_file: Path | None = None, batch_size: int = 32,
+                 threads: int | None = None):
         super().__init__(model_dir, batch_size)
         import onnxruntime as ort
 
@@ -169,15 +207,19 @@ class OnnxEncoder(_Windowed):
         self.threads = threads or available_cores()
         self.dim = int(json.loads((Path(model_dir) / "config.json").read_text())["hidden_size"])
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        (pooled,) = self.session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})
+    def _run(self, ids: np.ndarray, mask: np.ndarray, states: bool = False):
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if states:
+            pooled, hidden = self.session.run(["pooled", "hidden"], feed)
+            return pooled, hidden
+        (pooled,) = self.session.run(["pooled"], feed)
         return pooled
 
-    def _run_all(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    def _run_all(self, batches: list[tuple[np.ndarray, np.ndarray]], states: bool = False) -> list:
         if self.threads <= 1 or len(batches) <= 1:
-            return super()._run_all(batches)
+            return super()._run_all(batches, states)
         # longest first (they come sorted short to long), so no core is left with a long batch at the end
-        return list(model_pool(self.threads).map(lambda b: self._run(*b), batches[::-1]))[::-1]
+        return list(model_pool(self.threads).map(lambda b: self._run(*b, states), batches[::-1]))[::-1]
 
 
 def available_cores() -> int:

@@ -1,7 +1,9 @@
 """Export an encoder folder to ONNX with int8 matrix products, quantised per row (batch-independent).
 
 The graph takes ``input_ids`` and ``attention_mask`` and returns ``pooled``: the masked mean of the
-last hidden states (not normalised, so long-text windows can be averaged before normalising).
+last hidden states (not normalised, so long-text windows can be averaged before normalising), and ``hidden``,
+the last hidden states themselves (the joint theme heads read them; a run that asks only for ``pooled``
+costs the same as before).
 Written to ``<encoder folder>/onnx/model.int8.onnx``; rebuilt only when missing::
 
     python -m cxtext.encoders.onnx_export [FOLDER]
@@ -15,13 +17,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
-ONNX_FORMAT = 6
+ONNX_FORMAT = 7
 # Format history (bench/quant_check.py compares them):
 #   2-3  onnxruntime dynamic int8: activations scaled over the whole batch, so a comment's score moved by up to
 #        0.40 with the batch it was in.
 #   4    8-bit weights only (MatMulNBits): batch-independent, but no faster than fp32 on this CPU.
 #   5-6  int8 x int8 MatMulInteger (VNNI) with each token row's activations scaled by its own max: as fast as
 #        dynamic int8, and a text's vector does not depend on its batch.
+#   7    the same, with the last hidden states as a second output (``hidden``) for the joint theme heads.
 
 
 def onnx_path(model_dir: Path) -> Path:
@@ -65,7 +68,8 @@ def export_onnx_int8(model_dir: Path, force: bool = False) -> Path:
 
 
 def export_fp32_onnx(model_dir: Path, path: Path) -> None:
-    """The encoder as an fp32 ONNX graph: ``input_ids``, ``attention_mask`` -> ``pooled`` (masked mean, unnormalised)."""
+    """The encoder as an fp32 ONNX graph: ``input_ids``, ``attention_mask`` -> ``pooled`` (masked mean,
+    unnormalised) and ``hidden`` (last hidden states)."""
     import torch
     from transformers import AutoModel
 
@@ -77,7 +81,7 @@ def export_fp32_onnx(model_dir: Path, path: Path) -> None:
         def forward(self, input_ids, attention_mask):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * m).sum(1) / m.sum(1)
+            return (hidden * m).sum(1) / m.sum(1), hidden
 
     model = Pooled(AutoModel.from_pretrained(str(model_dir))).eval()
     ids = torch.tensor([[0, 6, 7, 2], [0, 6, 2, 1]], dtype=torch.long)
@@ -86,9 +90,9 @@ def export_fp32_onnx(model_dir: Path, path: Path) -> None:
         # tracer warnings about shape checks folded to constants: the graph is checked against torch in tests
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"], output_names=["pooled"],
+            model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"], output_names=["pooled", "hidden"],
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "pooled": {0: "batch"}},
+                          "pooled": {0: "batch"}, "hidden": {0: "batch", 1: "seq"}},
             opset_version=17, dynamo=False,
         )
 

@@ -1,10 +1,13 @@
 """Theme evaluation on the aspect datasets: category detection (micro/macro-F1) and category polarity accuracy.
 
-For each dataset (test split) two paths are scored:
+For each dataset (test split) three paths are scored:
 
 * **zero-shot**: a taxonomy written from the dataset's category names and one-line descriptions only
   (``cxtext/evaluation/taxonomies/<dataset>.yaml``), no labels;
-* **trained**: ``train-themes`` on the dataset's *train* split with that taxonomy.
+* **train-themes**: ``cxtext train-themes`` on the dataset's *train* split with that taxonomy (what a user does
+  with their own labelled comments: heads on the base encoder);
+* **joint**: the shipped joint model's heads for that dataset's categories (trained with the default
+  taxonomy's heads on the train splits, on the sentiment encoder: see :mod:`cxtext.themes.joint_train`).
 
 Detection compares the themes a comment gets (``other`` = none) with its gold categories. Polarity is
 3-way accuracy over gold (comment, category) pairs (SemEval's ``conflict`` left out, as in the
@@ -84,10 +87,15 @@ class _Memo:
 def score_themes(pipe, comments: list[LabelledComment], ids: list[str]) -> dict:
     """Detection micro/macro-F1 and polarity accuracy of ``pipe`` (its theme model) on labelled comments."""
     texts = [c.text for c in comments]
-    vectors = pipe.encoder.encode(texts)
+    features = None
+    if getattr(pipe.themes, "joint", False):  # one pass for sentiment and themes (not the memo: token states)
+        vectors, states = getattr(pipe.encoder, "encoder", pipe.encoder).encode(texts, states=True)
+        features = pipe._theme_features(texts, states)
+    else:
+        vectors = pipe.encoder.encode(texts)
     languages = [detect_language(t) for t in texts]
-    got = pipe._themes(texts, vectors, languages)
-    forced = pipe._themes(texts, vectors, languages, force=[list(c.themes) for c in comments])
+    got = pipe._themes(texts, vectors, languages, features=features)
+    forced = pipe._themes(texts, vectors, languages, force=[list(c.themes) for c in comments], features=features)
     cats = [i for i in ids if i != OTHER]
     tp = {c: 0 for c in cats}
     fp = dict(tp)
@@ -116,13 +124,17 @@ def score_themes(pipe, comments: list[LabelledComment], ids: list[str]) -> dict:
     }
 
 
-def run_theme_eval(data_dir: Path, pipe, datasets=ASPECT_SETS, split: str = "test", paths=("zero-shot", "trained"),
+PATHS = ("zero-shot", "train-themes", "joint")
+
+
+def run_theme_eval(data_dir: Path, pipe, datasets=ASPECT_SETS, split: str = "test", paths=PATHS,
                    log=print) -> list[dict]:
-    """Score both paths on each dataset's ``split``; the trained path learns from the ``train`` split only."""
+    """Score the paths on each dataset's ``split``; the trained paths learned from ``train`` splits only."""
     from cxtext.themes.model import ThemeModel
     from cxtext.themes.train import train_theme_model
 
-    enc = _Memo(pipe.theme_encoder or pipe.encoder)
+    shipped = pipe.themes
+    enc = _Memo(pipe.base_encoder())
     saved = pipe.themes, pipe.theme_encoder, pipe.encoder
     rows = []
     try:
@@ -137,6 +149,11 @@ def run_theme_eval(data_dir: Path, pipe, datasets=ASPECT_SETS, split: str = "tes
                 t0 = time.time()
                 if path == "zero-shot":
                     pipe.themes = ThemeModel.zero_shot_from(tax, enc)
+                elif path == "joint":
+                    if not getattr(shipped, "joint", False) or name not in shipped.codeframes:
+                        log(f"skip {name} joint: the theme model has no heads for it")
+                        continue
+                    pipe.themes = shipped.for_codeframe(name, tax)
                 else:
                     train = aspect_comments(data_dir, name, "train", mapping)
                     pipe.themes = train_theme_model(tax, train, enc, log=log)

@@ -1,4 +1,5 @@
-"""``cxtext train-themes`` (argparse only; the work is in :mod:`cxtext.themes.train`)."""
+"""``cxtext train-themes`` and ``cxtext train-joint`` (argparse only; the work is in :mod:`cxtext.themes.train`
+and :mod:`cxtext.themes.joint_pack`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ examples:
   cxtext train-themes --taxonomy my_taxonomy.yaml --data labelled.jsonl --out models/my-themes
   cxtext analyze reviews.csv -o scored.csv --taxonomy my_taxonomy.yaml --theme-model models/my-themes
 
-  # the shipped theme model (default taxonomy, public aspect datasets, committed category mapping)
-  cxtext train-themes --public ../shared/datasets --out models/themes
+  # the default taxonomy on the public aspect datasets, heads on the base encoder (the teacher of the
+  # shipped joint model; see `cxtext train-joint --help` for the shipped model itself)
+  cxtext train-themes --public ../shared/datasets --out out/themes-teacher
 
 labelled.jsonl, one comment per line (sentiment optional):
   {"text": "快递很快，但是客服态度很差", "themes": [{"id": "delivery", "sentiment": "positive"},
@@ -37,6 +39,67 @@ def add_parsers(sub) -> None:
                    help="trained detector only (default for --data), or the higher of trained and zero-shot "
                         "(default for --public, whose labels cover restaurants and cars only)")
     t.set_defaults(func=_train_themes)
+
+    j = sub.add_parser(
+        "train-joint", help="the shipped model: one encoder for sentiment and the default themes (pack / import)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train the shipped sentiment encoder together with theme heads for the default taxonomy (and "
+                    "for each aspect dataset's categories, for `cxtext eval`), so one encoder pass gives sentiment, "
+                    "themes, per-theme sentiment and evidence. Training runs on a GPU machine from a pack.",
+        epilog="""\
+steps:
+  cxtext train-joint --pack .gpu/joint                      # here: data, teacher targets, base weights (~14 MB)
+  python cxtext/themes/joint_train.py --pack .gpu/joint --init models/sentiment --out RESULT --device cuda
+  cxtext train-joint --import-result RESULT --pack .gpu/joint   # models/sentiment + models/themes, then
+                                                                # refits the default themes' heads (CPU, ~3 min)
+""")
+    j.add_argument("--pack", type=Path, required=True, metavar="DIR", help="the training pack folder (written, or read "
+                   "with --import-result)")
+    j.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
+    j.add_argument("--teacher", type=Path, default=None, metavar="DIR",
+                   help="a `train-themes --public` model giving the soft targets of themes no dataset labels "
+                        "(default: train it first into DIR/teacher, seed 13)")
+    j.add_argument("--import-result", type=Path, default=None, metavar="RESULT",
+                   help="turn joint_train.py's output folder into models/sentiment + models/themes")
+    j.add_argument("--models", type=Path, default=Path("models"), help="models folder to import into")
+    j.add_argument("--no-refit", action="store_true",
+                   help="with --import-result: skip refitting the default themes' heads on CPU (see joint_refit.py)")
+    j.set_defaults(func=_train_joint)
+
+
+def _train_joint(args) -> int:
+    from cxtext.themes.joint_pack import import_joint_result, write_joint_pack
+
+    if args.import_result is not None:
+        sent, themes = import_joint_result(args.import_result, args.pack, args.models)
+        print(f"saved {sent} and {themes}")
+        if not args.no_refit:
+            from cxtext.themes.joint_refit import refit_default_heads
+
+            refit_default_heads(args.pack, args.models, log=lambda m: print(m, file=sys.stderr))
+        return 0
+    from cxtext.encoders import default_encoder_dir
+    from cxtext.encoders.e5_build import build_encoder
+    from cxtext.pipeline import Pipeline
+
+    build_encoder()
+    teacher = args.teacher
+    if teacher is None:
+        teacher = args.pack / "teacher"
+        _train_themes(argparse_namespace(taxonomy=None, data=None, public=args.data, out=teacher, min_examples=4,
+                                         runtime="onnx-int8", combine=None))
+    pipe = Pipeline.load(theme_model=teacher)
+    log = lambda m: print(m, file=sys.stderr)
+    write_joint_pack(args.data, args.pack, pipe, default_encoder_dir(), log=log)
+    print(f"wrote {args.pack}; next, on a GPU machine: python cxtext/themes/joint_train.py --pack {args.pack} "
+          f"--init models/sentiment --out RESULT --device cuda")
+    return 0
+
+
+def argparse_namespace(**kw):
+    import argparse
+
+    return argparse.Namespace(**kw)
 
 
 def _train_themes(args) -> int:
