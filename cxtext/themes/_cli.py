@@ -62,8 +62,9 @@ steps:
     j.add_argument("--import-result", type=Path, default=None, metavar="RESULT",
                    help="turn joint_train.py's output folder into models/sentiment + models/themes")
     j.add_argument("--models", type=Path, default=Path("models"), help="models folder to import into")
-    j.add_argument("--no-refit", action="store_true",
-                   help="with --import-result: skip refitting the default themes' heads on CPU (see joint_refit.py)")
+    j.add_argument("--refit", default="default", metavar="CODEFRAMES",
+                   help="with --import-result: codeframes whose heads are refit on CPU on the shipped encoder "
+                        "(comma-separated; default: default; none: skip; see cxtext/themes/joint_refit.py)")
     j.set_defaults(func=_train_joint)
 
 
@@ -73,10 +74,10 @@ def _train_joint(args) -> int:
     if args.import_result is not None:
         sent, themes = import_joint_result(args.import_result, args.pack, args.models)
         print(f"saved {sent} and {themes}")
-        if not args.no_refit:
-            from cxtext.themes.joint_refit import refit_default_heads
+        from cxtext.themes.joint_refit import refit_default_heads
 
-            refit_default_heads(args.pack, args.models, log=lambda m: print(m, file=sys.stderr))
+        for codeframe in [c for c in args.refit.split(",") if c and c != "none"]:
+            refit_default_heads(args.pack, args.models, codeframe=codeframe, log=lambda m: print(m, file=sys.stderr))
         return 0
     from cxtext.encoders import default_encoder_dir
     from cxtext.encoders.e5_build import build_encoder
