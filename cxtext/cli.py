@@ -152,7 +152,7 @@ def _setup(args) -> int:
     print(f"sentiment encoder (fp32 + int8 ONNX): {merged}")
     from cxtext.encoders.onnx_export import export_onnx_int8
 
-    print(f"theme encoder (int8 ONNX): {export_onnx_int8(enc)}")
+    print(f"base encoder for other codeframes (int8 ONNX): {export_onnx_int8(enc)}")
     return 0
 
 

@@ -141,7 +141,6 @@ class _Windowed:
         vecs = vecs.astype(np.float32)
         if not states:
             return vecs
-        skip = len(QUERY_PREFIX)
         per_text: list[list[int]] = [[] for _ in texts]
         for w, (i, _) in enumerate(windows):
             per_text[i].append(w)
@@ -150,10 +149,22 @@ class _Windowed:
             starts = []
             for w in ws:
                 offs = encodings[i].offsets[firsts[w]: firsts[w] + self.window]
-                starts.extend([-1, *(o[0] - skip if o[0] >= skip else -1 for o in offs), -1])
+                starts.extend([-1, *(_char_start(texts[i], a, b) for a, b in offs), -1])
             result.append(TokenStates(np.concatenate([parts[w] for w in ws]).astype(np.float32),
                                       np.asarray(starts, dtype=np.int64)))
         return vecs, result
+
+
+def _char_start(text: str, start: int, end: int) -> int:
+    """A token's first character in ``text`` from its offsets in ``query: `` + text: -1 inside the prefix; a
+    leading space (SentencePiece's word marker) skipped, so a word's token sits in the clause of the word."""
+    skip = len(QUERY_PREFIX)
+    if end <= skip:
+        return -1
+    start = max(start - skip, 0)
+    while start < end - skip - 1 and text[start].isspace():
+        start += 1
+    return start
 
 
 class TorchEncoder(_Windowed):

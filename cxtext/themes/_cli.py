@@ -51,7 +51,7 @@ steps:
   cxtext train-joint --pack .gpu/joint                      # here: data, teacher targets, base weights (~14 MB)
   python cxtext/themes/joint_train.py --pack .gpu/joint --init models/sentiment --out RESULT --device cuda
   cxtext train-joint --import-result RESULT --pack .gpu/joint   # models/sentiment + models/themes, then
-                                                                # refits the default themes' heads (CPU, ~3 min)
+                                                                # refits the heads on the int8 encoder (CPU, ~5 min)
 """)
     j.add_argument("--pack", type=Path, required=True, metavar="DIR", help="the training pack folder (written, or read "
                    "with --import-result)")
@@ -62,9 +62,9 @@ steps:
     j.add_argument("--import-result", type=Path, default=None, metavar="RESULT",
                    help="turn joint_train.py's output folder into models/sentiment + models/themes")
     j.add_argument("--models", type=Path, default=Path("models"), help="models folder to import into")
-    j.add_argument("--refit", default="default", metavar="CODEFRAMES",
+    j.add_argument("--refit", default="default,semeval14_restaurants,mams_acsa,bdci2018_car", metavar="CODEFRAMES",
                    help="with --import-result: codeframes whose heads are refit on CPU on the shipped encoder "
-                        "(comma-separated; default: default; none: skip; see cxtext/themes/joint_refit.py)")
+                        "(comma-separated; default: all four; none: skip; see cxtext/themes/joint_refit.py)")
     j.set_defaults(func=_train_joint)
 
 
@@ -74,10 +74,10 @@ def _train_joint(args) -> int:
     if args.import_result is not None:
         sent, themes = import_joint_result(args.import_result, args.pack, args.models)
         print(f"saved {sent} and {themes}")
-        from cxtext.themes.joint_refit import refit_default_heads
+        from cxtext.themes.joint_refit import refit_heads
 
         for codeframe in [c for c in args.refit.split(",") if c and c != "none"]:
-            refit_default_heads(args.pack, args.models, codeframe=codeframe, log=lambda m: print(m, file=sys.stderr))
+            refit_heads(args.pack, args.models, codeframe=codeframe, log=lambda m: print(m, file=sys.stderr))
         return 0
     from cxtext.encoders import default_encoder_dir
     from cxtext.encoders.e5_build import build_encoder

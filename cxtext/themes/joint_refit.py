@@ -48,7 +48,7 @@ def _f1(pred: np.ndarray, gold: np.ndarray, mask: np.ndarray) -> float:
     return round(100 * 2 * tp / max(2 * tp + fp + fn, 1), 2)
 
 
-def refit_default_heads(pack_dir: Path, models_dir: Path = Path("models"), epochs: int = 8, lr: float = 3e-3,
+def refit_heads(pack_dir: Path, models_dir: Path = Path("models"), epochs: int = 8, lr: float = 3e-3,
                         seed: int = 13, codeframe: str = "default", log=print) -> dict:
     """Refit one codeframe's queries and detectors (see the module docstring); ``codeframe`` other than
     ``default`` (an aspect dataset's): its gold labels only, kept if its dev F1 does not drop."""

@@ -80,3 +80,48 @@ def test_other_codeframe_maps_onto_its_taxonomy():
     assert f2.probs_doc[2] == 0.0  # `other` is never detected, it is what is left
     with pytest.raises(Exception, match="no codeframe"):
         jm.for_codeframe("missing", tax2)
+
+
+def test_token_states_come_from_the_same_pass(pipeline):
+    """encode(..., states=True): same vectors as encode(), one state per token, starts inside the text."""
+    texts = ["快递很快，但是客服态度很差", "The parcel was late but the courier was polite."]
+    plain = pipeline.encoder.encode(texts)
+    vecs, states = pipeline.encoder.encode(texts, states=True)
+    np.testing.assert_allclose(vecs, plain, atol=1e-6)
+    for text, st in zip(texts, states):
+        assert st.hidden.shape == (len(st.starts), plain.shape[1])
+        inside = st.starts[st.starts >= 0]
+        assert inside.min() == 0 and inside.max() < len(text)
+        assert (st.starts[[0, -1]] == -1).all()  # <s> and </s>
+
+
+def test_joint_model_refuses_another_sentiment_model(tmp_path):
+    import shutil
+
+    from cxtext.config import default_model_dir
+    from cxtext.errors import ArtifactError
+    from cxtext.pipeline import _load_themes
+
+    shipped = default_model_dir() / "themes"
+    if not (shipped / "heads.safetensors").exists():
+        pytest.skip("the shipped joint theme model is not there")
+    shutil.copytree(shipped, tmp_path / "themes")
+
+    class OtherSentiment:
+        def fingerprint(self):
+            return "0000000000000000"
+
+    with pytest.raises(ArtifactError, match="sentiment model"):
+        _load_themes(tmp_path, None, None, None, OtherSentiment())
+
+
+def test_joint_pipeline_codes_opposite_themes_in_one_pass(pipeline):
+    """The default pipeline codes themes from the sentiment pass: no base encoder is loaded for it."""
+    from cxtext.pipeline import Pipeline
+
+    if not getattr(pipeline.themes, "joint", False):
+        pytest.skip("the shipped theme model is not the joint one")
+    pipe = Pipeline.load()
+    hits = {t.id: t for t in pipe.analyze(["快递很快，但是客服态度很差"])[0].themes}
+    assert pipe.theme_encoder is None
+    assert hits["customer_service"].sentiment == "negative" and hits["delivery"].sentiment == "positive"
