@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None, help="at most N rows per dataset split, evenly spread (quick look)")
     e.add_argument("--json", type=Path, default=None, help="also write the table as JSON here")
     e.add_argument("--task", choices=["sentiment", "themes", "all"], default="all",
-                   help="sentiment (document datasets), themes (aspect datasets, zero-shot and trained) or all")
+                   help="sentiment (document datasets), themes (aspect datasets: zero-shot, train-themes and the "
+                        "shipped joint model) or all")
 
     t = sub.add_parser("train", help="train the sentiment model on the public train splits")
     t.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")

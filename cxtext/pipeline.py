@@ -1,11 +1,13 @@
 """Orchestration only: comment in, :class:`~cxtext.schemas.Analysis` out.
 
-    clean text -> PII redact -> language -> encode (sentiment encoder) -> sentiment head decides
-        -> themes (codeframe, per-theme sentiment)  -> topic (a fitted topic model, on the same vectors)
+    clean text -> PII redact -> language -> encode (the shipped encoder, one pass) -> sentiment head decides
+        -> themes (codeframe, per-theme sentiment: the joint heads read the same pass's token states; another
+           codeframe reads the base encoder's clause vectors) -> topic (a fitted topic model, same vectors)
 
 Every stage is injected (``encoder=``, ``sentiment=``), so tests can pass small fakes and the CLI, the
 API and notebooks all share this one code path.  Sentiment is decided in
-:meth:`cxtext.sentiment.model.SentimentModel.decide`.
+:meth:`cxtext.sentiment.model.SentimentModel.decide`; themes in :func:`cxtext.themes.decide.select_themes`;
+a theme's sentiment in :meth:`Pipeline._theme_sentiment`.
 """
 
 from __future__ import annotations
