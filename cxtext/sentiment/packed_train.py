@@ -217,12 +217,14 @@ def _limit(data: dict, meta: dict, n: int) -> dict:
     return out
 
 
-def write_result(out: Path, weights: dict, summary: dict) -> None:
+def write_layer_files(out: Path, layers: dict) -> list[str]:
+    """Encoder layers (``encoder.layer.N.*`` -> array) as ``layers_AA-BB.safetensors``, a few layers per file (each
+    file stays under the device's 16 MB return limit); returns the file names."""
     from safetensors.numpy import save_file
 
     out.mkdir(parents=True, exist_ok=True)
     by_layer: dict[int, dict] = {}
-    for k, v in weights["layers"].items():
+    for k, v in layers.items():
         by_layer.setdefault(int(k.split(".")[2]), {})[k] = np.ascontiguousarray(v)
     files = []
     layer_ids = sorted(by_layer)
@@ -231,6 +233,13 @@ def write_result(out: Path, weights: dict, summary: dict) -> None:
         name = f"layers_{group[0]:02d}-{group[-1]:02d}.safetensors"
         save_file({k: v for i in group for k, v in by_layer[i].items()}, str(out / name))
         files.append(name)
+    return files
+
+
+def write_result(out: Path, weights: dict, summary: dict) -> None:
+    from safetensors.numpy import save_file
+
+    files = write_layer_files(out, weights["layers"])
     save_file({"weight": weights["weight"], "bias": weights["bias"]}, str(out / "head.safetensors"))
     (out / "result.json").write_text(json.dumps({**summary, "files": files}, indent=2))
 

@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 LABELS = ("negative", "neutral", "positive")
-LAYERS_PER_FILE = 3
 ATT_DIM = 256
 POL_HIDDEN = 256
 
@@ -280,17 +279,7 @@ def train_run(torch, meta, state, layers, head, train, dev, run, device, log=pri
 def write_result(out: Path, weights: dict, summary: dict) -> None:
     from safetensors.numpy import save_file
 
-    out.mkdir(parents=True, exist_ok=True)
-    by_layer: dict[int, dict] = {}
-    for k, v in weights["layers"].items():
-        by_layer.setdefault(int(k.split(".")[2]), {})[k] = np.ascontiguousarray(v)
-    files = []
-    ids = sorted(by_layer)
-    for g in range(0, len(ids), LAYERS_PER_FILE):
-        group = ids[g: g + LAYERS_PER_FILE]
-        name = f"layers_{group[0]:02d}-{group[-1]:02d}.safetensors"
-        save_file({k: v for i in group for k, v in by_layer[i].items()}, str(out / name))
-        files.append(name)
+    files = _packed_train().write_layer_files(out, weights["layers"])
     save_file({k: np.ascontiguousarray(v) for k, v in weights["heads"].items()}, str(out / "heads.safetensors"))
     (out / "result.json").write_text(json.dumps({**summary, "files": files}, indent=2))
 
