@@ -17,7 +17,8 @@ help:
 	@echo "make test     install, then run the test suite"
 	@echo "make eval     accuracy on ../shared/datasets (dev + test splits)"
 	@echo "make bench    bench/analyze_speed.py"
-	@echo "make train    retrain models/sentiment on the public train splits (CPU recipe: top 6 layers)"
+	@echo "make train    retrain models/sentiment alone (CPU recipe: top 6 layers; the joint theme heads then"
+	@echo "              no longer fit it: the default codeframe is coded zero-shot until cxtext train-joint)"
 	@echo "make train-themes  train the two-pass theme model (base encoder) on the public aspect datasets -> out/"
 	@echo "make train-joint-pack  write the pack for the shipped joint model (sentiment + themes; trains on a GPU)"
 

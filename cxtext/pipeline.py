@@ -73,7 +73,9 @@ def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encode
     """The theme model for ``taxonomy``: a trained one when given (or shipped for the default), else zero-shot.
 
     ``encoder`` is the base (theme) encoder, or a function returning it: only a zero-shot model needs it.
-    A joint model (heads on the sentiment encoder) must belong to ``sentiment``.
+    A joint model (heads on the sentiment encoder) must belong to ``sentiment``: a given one that does not is
+    refused; a shipped one that does not (after ``cxtext train`` retrained the sentiment model alone) is set aside
+    with a warning, and the default codeframe is coded zero-shot.
     """
     from cxtext.themes.joint import is_joint, load_joint_theme_model
 
@@ -96,7 +98,12 @@ def _load_themes(model_dir: Path, taxonomy: Taxonomy | None, theme_model, encode
     if (shipped_dir / "manifest.json").exists():
         if is_joint(shipped_dir):
             if is_default:
-                return joint(shipped_dir)
+                try:
+                    return joint(shipped_dir)
+                except ArtifactError as exc:
+                    import warnings
+
+                    warnings.warn(f"{exc} Coding the default taxonomy zero-shot meanwhile.", stacklevel=2)
         else:
             shipped = load_theme_model(shipped_dir, default)
             if is_default:

@@ -111,8 +111,23 @@ def test_joint_model_refuses_another_sentiment_model(tmp_path):
         def fingerprint(self):
             return "0000000000000000"
 
-    with pytest.raises(ArtifactError, match="sentiment model"):
-        _load_themes(tmp_path, None, None, None, OtherSentiment())
+    with pytest.raises(ArtifactError, match="sentiment model"):  # given explicitly: refused
+        _load_themes(tmp_path, None, tmp_path / "themes", None, OtherSentiment())
+    # shipped beside a sentiment model retrained alone: set aside with a warning, the default codeframe zero-shot
+    from tests.conftest import FakeEncoder
+
+    with pytest.warns(UserWarning, match="zero-shot"):
+        model = _load_themes(tmp_path, None, None, FakeEncoder(), OtherSentiment())
+    assert not getattr(model, "joint", False) and model.ids == Taxonomy.default().ids
+
+
+def test_char_start_skips_the_prefix_and_word_spaces():
+    from cxtext.encoders._runtime import _char_start
+
+    # offsets in "query: The parcel": "▁que" (0, 5), "▁The" (6, 10), "▁parcel" (10, 17)
+    assert _char_start("The parcel", 0, 5) == -1
+    assert _char_start("The parcel", 6, 10) == 0
+    assert _char_start("The parcel", 10, 17) == 4
 
 
 def test_joint_pipeline_codes_opposite_themes_in_one_pass(pipeline):
