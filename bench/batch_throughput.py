@@ -96,8 +96,8 @@ def baseline_child(inp: str, out: str) -> None:
 
     from cxtext.config import default_model_dir
     from cxtext.encoders import default_encoder_dir
-    from cxtext.sentiment.model import load_sentiment_model
     from cxtext.encoders._runtime import TokenStates
+    from cxtext.sentiment.model import load_sentiment_model
     from cxtext.themes.joint import load_joint_theme_model
 
     torch.set_num_threads(os.cpu_count() or 2)

@@ -28,7 +28,7 @@ import numpy as np
 
 from cxtext.errors import ArtifactError
 from cxtext.text.clauses import split_clauses
-from cxtext.themes.taxonomy import OTHER, Taxonomy
+from cxtext.themes.taxonomy import Taxonomy
 
 FORMAT = "cxtext-themes-joint/1"
 
@@ -209,6 +209,3 @@ def is_joint(path: Path | str) -> bool:
     mf = Path(path) / "manifest.json"
     return mf.exists() and json.loads(mf.read_text()).get("format") == FORMAT
 
-
-__all__ = ["FORMAT", "JointThemeModel", "JointFeatures", "load_joint_theme_model", "save_joint_theme_model",
-           "is_joint", "OTHER"]

@@ -242,7 +242,7 @@ def train_run(torch, meta, state, layers, head, train, dev, run, device, log=pri
         rng.shuffle(batches)
         for chunk in batches:
             ids, mask = pt._pad(torch, [seqs[i] for i in chunk], pad, device)
-            loss, parts = losses(torch, model(ids, mask), train, np.asarray(chunk), codeframes, device,
+            loss, _ = losses(torch, model(ids, mask), train, np.asarray(chunk), codeframes, device,
                                  run.get("pol_weight", 1.0))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -320,39 +320,42 @@ def main(argv=None) -> int:
     train = load_group(data, "train", codeframes)
     dev = {n: load_group(data, f"dev.{n}", codeframes) for n in meta["dev"]}
     if args.limit:
-        cut = lambda g: {k: (v[: args.limit] if k == "seqs" else v[: args.limit]) for k, v in g.items()}  # noqa: E731
-        train, dev = cut(train), {n: cut(g) for n, g in dev.items()}
+        train = {k: v[: args.limit] for k, v in train.items()}
+        dev = {n: {k: v[: args.limit] for k, v in g.items()} for n, g in dev.items()}
     defaults = {"lr_layers": 3e-5, "lr_head": 2e-3, "epochs": 4, "batch_size": 32, "seed": 13, "warmup": 0.06,
                 "weight_decay": 0.01, "pol_weight": 1.0}
+    summary = {"device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
+               "torch": torch.__version__, "att_dim": ATT_DIM, "pol_hidden": POL_HIDDEN}
     t0 = time.time()
-    runs, best = [], None
+    runs: list[dict] = []
+    best: list = [None]  # (select, run index, weights) of the best (run, epoch) so far
+
+    def record(i, run, history, sel, weights, final):
+        """Keep the runs' record in result.json; a new best (run, epoch) is written at once with its weights,
+        so a run cut off by the device's time limit still leaves its best epoch behind."""
+        entry = {"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]}
+        listed = runs + ([] if final else [entry])
+        if best[0] is None or sel > best[0][0]:
+            best[0] = (sel, i, weights)
+            write_result(args.out, weights, {**summary, "runs": listed,
+                                             "chosen": {"run": i, "epoch": weights["epoch"], "select": sel}})
+        elif final:
+            res = json.loads((args.out / "result.json").read_text())
+            res["runs"] = listed
+            (args.out / "result.json").write_text(json.dumps(res, indent=2))
+
     for i, overrides in enumerate(json.loads(args.grid)):
         if time.time() - t0 > args.time_budget:
             print(f"time budget spent: skipping run {i} {overrides}", flush=True)
             continue
         run = {**defaults, **overrides}
         print(f"run {i}: {run}", flush=True)
-        summary = {"device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
-                   "torch": torch.__version__, "att_dim": ATT_DIM, "pol_hidden": POL_HIDDEN}
-
-        def on_best(history, sel, weights, i=i, run=run):  # written as soon as it is best: a cut-off run keeps it
-            if best is None or sel > best[0]:
-                partial = runs + [{"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]}]
-                write_result(args.out, weights, {**summary, "runs": partial,
-                                                 "chosen": {"run": i, "epoch": weights["epoch"], "select": sel}})
-
-        history, sel, weights = train_run(torch, meta, state, layers, head, train, dev, run, args.device,
-                                          log=lambda m: print(m, flush=True), on_best=on_best)
+        history, sel, weights = train_run(
+            torch, meta, state, layers, head, train, dev, run, args.device, log=lambda m: print(m, flush=True),
+            on_best=lambda h, s, w, i=i, run=run: record(i, run, h, s, w, final=False))
         runs.append({"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]})
-        summary = {"runs": runs, "device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
-                   "torch": torch.__version__, "att_dim": ATT_DIM, "pol_hidden": POL_HIDDEN}
-        if best is None or sel > best[0]:
-            best = (sel, i, weights)
-            write_result(args.out, weights, {**summary, "chosen": {"run": i, "epoch": weights["epoch"], "select": sel}})
-        else:
-            res = json.loads((args.out / "result.json").read_text())
-            res["runs"] = runs
-            (args.out / "result.json").write_text(json.dumps(res, indent=2))
+        record(i, run, history, sel, weights, final=True)
+    best = best[0]
     print(f"done in {time.time() - t0:.0f}s; chosen run {best[1]} epoch {best[2]['epoch']}", flush=True)
     return 0
 

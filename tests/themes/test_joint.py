@@ -23,8 +23,8 @@ def _tiny_model():
 
     from cxtext.themes import joint_train
 
-    config = dict(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                  max_position_embeddings=64)
+    config = {"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+              "intermediate_size": 32, "max_position_embeddings": 64}
     state = {k: v.numpy() for k, v in BertModel(BertConfig(**config), add_pooling_layer=False).state_dict().items()}
     head = {"weight": np.random.default_rng(0).normal(size=(3, 16)).astype(np.float32), "bias": np.zeros(3, np.float32)}
     codeframes = {"default": TAX.ids, "other_set": ["a", "b"]}
