@@ -257,6 +257,8 @@ class Pipeline:
         the shipped joint model does not need it)."""
         if self.theme_encoder is None and self.encoder_dir is not None:
             self.theme_encoder = load_theme_encoder(self.encoder_dir, self.config)
+            if hasattr(self.encoder, "threads") and hasattr(self.theme_encoder, "threads"):
+                self.theme_encoder.threads = self.encoder.threads  # a worker's core limit holds for both
         return self.theme_encoder or self.encoder
 
     def _theme_features(self, texts: list[str], states=None):
@@ -331,33 +333,30 @@ class Pipeline:
         comment. With a clause-vector model, a theme whose evidence is part of the comment gets the theme
         model's sentiment head over its evidence clauses, or, without one, the sentiment model on the evidence
         text (a second, short encoder pass)."""
+        out: dict[tuple[int, int], np.ndarray] = {}
+        rest = []  # (text, theme) pairs whose sentiment is the sentiment model's on their evidence text
         if getattr(tm, "joint", False):
-            out, rest = {}, []
             for j, sel in enumerate(chosen):
                 for s in sel:
-                    if len(sel) > 1 or not s.whole(len(clauses[j])):
-                        p = features[j].polarity(s.k, s.evidence)
-                        if p is not None:
-                            out[(j, s.k)] = p
-                        elif s.whole(len(clauses[j])):
-                            vec = features[j].evidence_vector(s.evidence)[None]
-                            out[(j, s.k)] = self.sentiment.probabilities(vec)[0]
-                        else:
-                            rest.append((j, s))
-            if rest:  # evidence read on its own: in context, "快递很快，" inside a complaint reads negative
-                ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in rest]
-                probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
-                out.update({(j, s.k): p for (j, s), p in zip(rest, probs)})
-            return out
-        partial = [(j, s) for j, sel in enumerate(chosen) for s in sel if not s.whole(len(clauses[j]))]
-        if not partial:
-            return {}
-        if tm.polarity_weight is not None:
-            probs = tm.polarity(polarity_features([(j, s.evidence) for j, s in partial], features[1]))
+                    whole = s.whole(len(clauses[j]))
+                    if len(sel) == 1 and whole:
+                        continue
+                    p = features[j].polarity(s.k, s.evidence)
+                    if p is not None:
+                        out[(j, s.k)] = p
+                    elif not whole:
+                        rest.append((j, s))
         else:
-            ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in partial]
+            rest = [(j, s) for j, sel in enumerate(chosen) for s in sel if not s.whole(len(clauses[j]))]
+            if rest and tm.polarity_weight is not None:
+                probs = tm.polarity(polarity_features([(j, s.evidence) for j, s in rest], features[1]))
+                out.update({(j, s.k): p for (j, s), p in zip(rest, probs)})
+                rest = []
+        if rest:  # evidence read on its own: in context, "快递很快，" inside a complaint reads negative
+            ev_text = [evidence_text(clauses[j], s.evidence, languages[j]) for j, s in rest]
             probs = self.sentiment.probabilities(self.encoder.encode(ev_text))
-        return {(j, s.k): p for (j, s), p in zip(partial, probs)}
+            out.update({(j, s.k): p for (j, s), p in zip(rest, probs)})
+        return out
 
     def use_taxonomy(self, taxonomy: Taxonomy | Mapping, version: int | str | None = None) -> None:
         """Code comments against another codeframe from now on (zero-shot; the shipped model for the default).

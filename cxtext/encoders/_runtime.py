@@ -107,6 +107,22 @@ class _Windowed:
             yield windows[b:e]
             b = e
 
+    def encode_ids(self, seqs: list[list[int]], states: bool = False) -> tuple[list, list | None]:
+        """Token id sequences (specials included, each within the model's length) through the model, batched by
+        length (:meth:`_batches`): their mean-pooled (unnormalised) vectors and, with ``states``, their last
+        hidden states (T, d); in the order given."""
+        order = sorted(range(len(seqs)), key=lambda w: len(seqs[w]))
+        chunks = list(self._batches([(w, seqs[w]) for w in order]))
+        pooled: list = [None] * len(seqs)
+        hidden: list | None = [None] * len(seqs) if states else None
+        for chunk, out in zip(chunks, self._run_all([self._padded(c) for c in chunks], states)):
+            p, h = out if states else (out, None)
+            for r, (w, ids) in enumerate(chunk):
+                pooled[w] = p[r]
+                if states:
+                    hidden[w] = h[r, : len(ids)]
+        return pooled, hidden
+
     def encode(self, texts: Sequence[str], states: bool = False):
         """``(n, dim)`` unit vectors; with ``states``, also one :class:`TokenStates` per text (same pass)."""
         texts = list(texts)
@@ -114,7 +130,7 @@ class _Windowed:
             empty = np.zeros((0, self.dim), dtype=np.float32)
             return (empty, []) if states else empty
         encodings = self.tokenizer.encode_batch([QUERY_PREFIX + t for t in texts], add_special_tokens=False)
-        # every window is (text index, token ids with specials, first content token)
+        # every window is (text index, token ids with specials); firsts: its first content token in the text
         windows: list[tuple[int, list[int]]] = []
         firsts: list[int] = []
         for i, e in enumerate(encodings):
@@ -122,20 +138,13 @@ class _Windowed:
             for a in range(0, max(len(ids), 1), self.window):
                 windows.append((i, [self.bos, *ids[a : a + self.window], self.eos]))
                 firsts.append(a)
-        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        pooled, parts = self.encode_ids([ids for _, ids in windows], states)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
-        parts: dict[int, np.ndarray] = {}
-        chunks = list(self._batches([(w, windows[w][1]) for w in order]))
-        for chunk, out in zip(chunks, self._run_all([self._padded(c) for c in chunks], states)):
-            pooled, hidden = out if states else (out, None)
-            for r, (w, ids) in enumerate(chunk):
-                i = windows[w][0]
-                n = max(len(ids) - 2, 1)
-                sums[i] += n * pooled[r]
-                weights[i] += n
-                if states:
-                    parts[w] = hidden[r, : len(ids)]
+        for (i, ids), p in zip(windows, pooled):
+            n = max(len(ids) - 2, 1)
+            sums[i] += n * p
+            weights[i] += n
         vecs = sums / weights[:, None]
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
         vecs = vecs.astype(np.float32)
@@ -150,7 +159,7 @@ class _Windowed:
             for w in ws:
                 offs = encodings[i].offsets[firsts[w]: firsts[w] + self.window]
                 starts.extend([-1, *(_char_start(texts[i], a, b) for a, b in offs), -1])
-            result.append(TokenStates(np.concatenate([parts[w] for w in ws]).astype(np.float32),
+            result.append(TokenStates(np.concatenate([parts[w] for w in ws]).astype(np.float32, copy=False),
                                       np.asarray(starts, dtype=np.int64)))
         return vecs, result
 

@@ -244,6 +244,36 @@ def write_result(out: Path, weights: dict, summary: dict) -> None:
     (out / "result.json").write_text(json.dumps({**summary, "files": files}, indent=2))
 
 
+def run_grid(grid: list[dict], defaults: dict, time_budget: float, out: Path, write_best, train_one):
+    """The runs of a grid (each overrides ``defaults``) in turn, none started after ``time_budget`` seconds.
+
+    ``train_one(i, run, runs)`` trains run ``i`` (``runs``: the finished ones) and returns (history, select,
+    weights of its best epoch). When a run beats every earlier one, ``write_best(runs, i, select, weights)``
+    writes the result; otherwise ``out/result.json`` gets the updated list of runs. Returns (runs, best) with
+    best = (select, run index, weights).
+    """
+    t0 = time.time()
+    runs: list[dict] = []
+    best = None
+    for i, overrides in enumerate(grid):
+        if time.time() - t0 > time_budget:
+            print(f"time budget spent: skipping run {i} {overrides}", flush=True)
+            continue
+        run = {**defaults, **overrides}
+        print(f"run {i}: {run}", flush=True)
+        history, sel, weights = train_one(i, run, list(runs))
+        runs.append({"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]})
+        if best is None or sel > best[0]:
+            best = (sel, i, weights)
+            write_best(runs, i, sel, weights)
+        else:
+            res = json.loads((out / "result.json").read_text())
+            res["runs"] = runs
+            (out / "result.json").write_text(json.dumps(res, indent=2))
+    print(f"done in {time.time() - t0:.0f}s; chosen run {best[1]} epoch {best[2]['epoch']}", flush=True)
+    return runs, best
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pack", type=Path, required=True)
@@ -265,29 +295,16 @@ def main(argv=None) -> int:
         data = _limit(data, meta, args.limit)
     defaults = {"lr_layers": 4e-5, "lr_head": 2e-3, "epochs": 3, "batch_size": 32, "seed": 13, "warmup": 0.06,
                 "weight_decay": 0.01, "repeat": {}}
-    t0 = time.time()
-    runs, best = [], None
-    for i, overrides in enumerate(json.loads(args.grid)):
-        if time.time() - t0 > args.time_budget:
-            print(f"time budget spent: skipping run {i} {overrides}", flush=True)
-            continue
-        run = {**defaults, **overrides}
-        print(f"run {i}: {run}", flush=True)
-        history, sel, weights = train_run(torch, meta, state, data, run, args.device,
-                                          log=lambda m: print(m, flush=True))
-        runs.append({"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]})
-        if best is None or sel > best[0]:
-            best = (sel, i, weights)
-            summary = {"chosen": {"run": i, "epoch": weights["epoch"], "select_mean_accuracy": sel,
-                                  "select": meta["select"]},
-                       "runs": runs, "device": torch.cuda.get_device_name(0) if args.device.startswith("cuda")
-                       else "cpu", "torch": torch.__version__}
-            write_result(args.out, weights, summary)
-        else:
-            res = json.loads((args.out / "result.json").read_text())
-            res["runs"] = runs
-            (args.out / "result.json").write_text(json.dumps(res, indent=2))
-    print(f"done in {time.time() - t0:.0f}s; chosen run {best[1]} epoch {best[2]['epoch']}", flush=True)
+    device = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+
+    def write_best(runs, i, sel, weights):
+        write_result(args.out, weights, {
+            "chosen": {"run": i, "epoch": weights["epoch"], "select_mean_accuracy": sel, "select": meta["select"]},
+            "runs": runs, "device": device, "torch": torch.__version__})
+
+    run_grid(json.loads(args.grid), defaults, args.time_budget, args.out, write_best,
+             lambda i, run, runs: train_run(torch, meta, state, data, run, args.device,
+                                            log=lambda m: print(m, flush=True)))
     return 0
 
 

@@ -74,19 +74,14 @@ class JointFeatures:
     def polarity(self, k: int, evidence: list[int]) -> np.ndarray | None:
         """(3,) sentiment of theme ``k`` (taxonomy index) in this comment: its sentiment head over the theme's
         attention, restricted to the evidence clauses' tokens when the evidence is part of the comment. None for
-        a theme whose sentiment head never saw a label (see :meth:`evidence_vector`)."""
+        a theme whose sentiment head never saw a label (the pipeline then reads its evidence text:
+        :meth:`cxtext.pipeline.Pipeline._theme_sentiment`)."""
         j = self.model._columns()[k]
         if j is None or self.model.ids[k] not in self.model.polarity_trained:
             return None
         rows = self._rows(evidence)
         a = _softmax(self.scores[rows, j], axis=0)
         return self.model.sentiment_head(a @ self.hidden[rows], j)
-
-    def evidence_vector(self, evidence: list[int]) -> np.ndarray:
-        """The evidence clauses' mean token state, L2-normalised: what the comment-level sentiment head reads
-        (for the whole comment, exactly the pooled vector the comment's sentiment came from)."""
-        v = self.hidden[self._rows(evidence)].mean(axis=0)
-        return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
 @dataclass

@@ -31,14 +31,8 @@ EXAMPLE_REPEAT = 10
 
 
 def _states_for_ids(encoder, seqs: list[list[int]]) -> list[np.ndarray]:
-    """Last hidden states of token id sequences (specials included) through the pipeline's encoder."""
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    chunks = list(encoder._batches([(i, seqs[i]) for i in order]))
-    out: list[np.ndarray | None] = [None] * len(seqs)
-    for chunk, (_, hidden) in zip(chunks, encoder._run_all([encoder._padded(c) for c in chunks], True)):
-        for r, (i, ids) in enumerate(chunk):
-            out[i] = hidden[r, : len(ids)].astype(np.float16)
-    return out
+    """Last hidden states (fp16, to halve the memory) of token id sequences through the pipeline's encoder."""
+    return [h.astype(np.float16) for h in encoder.encode_ids(seqs, states=True)[1]]
 
 
 def _f1(pred: np.ndarray, gold: np.ndarray, mask: np.ndarray) -> float:

@@ -326,37 +326,21 @@ def main(argv=None) -> int:
                 "weight_decay": 0.01, "pol_weight": 1.0}
     summary = {"device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
                "torch": torch.__version__, "att_dim": ATT_DIM, "pol_hidden": POL_HIDDEN}
-    t0 = time.time()
-    runs: list[dict] = []
-    best: list = [None]  # (select, run index, weights) of the best (run, epoch) so far
 
-    def record(i, run, history, sel, weights, final):
-        """Keep the runs' record in result.json; a new best (run, epoch) is written at once with its weights,
-        so a run cut off by the device's time limit still leaves its best epoch behind."""
-        entry = {"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]}
-        listed = runs + ([] if final else [entry])
-        if best[0] is None or sel > best[0][0]:
-            best[0] = (sel, i, weights)
-            write_result(args.out, weights, {**summary, "runs": listed,
-                                             "chosen": {"run": i, "epoch": weights["epoch"], "select": sel}})
-        elif final:
-            res = json.loads((args.out / "result.json").read_text())
-            res["runs"] = listed
-            (args.out / "result.json").write_text(json.dumps(res, indent=2))
+    def write_best(runs, i, sel, weights):
+        write_result(args.out, weights, {**summary, "runs": runs,
+                                         "chosen": {"run": i, "epoch": weights["epoch"], "select": sel}})
 
-    for i, overrides in enumerate(json.loads(args.grid)):
-        if time.time() - t0 > args.time_budget:
-            print(f"time budget spent: skipping run {i} {overrides}", flush=True)
-            continue
-        run = {**defaults, **overrides}
-        print(f"run {i}: {run}", flush=True)
-        history, sel, weights = train_run(
-            torch, meta, state, layers, head, train, dev, run, args.device, log=lambda m: print(m, flush=True),
-            on_best=lambda h, s, w, i=i, run=run: record(i, run, h, s, w, final=False))
-        runs.append({"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]})
-        record(i, run, history, sel, weights, final=True)
-    best = best[0]
-    print(f"done in {time.time() - t0:.0f}s; chosen run {best[1]} epoch {best[2]['epoch']}", flush=True)
+    def train_one(i, run, runs):
+        def on_best(history, sel, weights):  # a new best epoch is written at once: a run cut off by the
+            if all(sel > r["best_select"] for r in runs):  # device's time limit still leaves it behind
+                entry = {"run": run, "history": history, "best_select": sel, "best_epoch": weights["epoch"]}
+                write_best(runs + [entry], i, sel, weights)
+
+        return train_run(torch, meta, state, layers, head, train, dev, run, args.device,
+                         log=lambda m: print(m, flush=True), on_best=on_best)
+
+    pt.run_grid(json.loads(args.grid), defaults, args.time_budget, args.out, write_best, train_one)
     return 0
 
 
